@@ -1,0 +1,84 @@
+"""In-memory doubles of the cloud ports (tlfif/ports.py), for tests that need no moto.
+
+The real adapters (tlfif/aws/) are tested against moto's server; these stand in where a
+test is about the core's decisions, and they record what was asked of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from tlfif.contracts import Reply
+from tlfif.errors import NodeStartRefused, ReplyExists
+from tlfif.ports import InstanceState
+
+
+@dataclass
+class NodeControlDouble:
+    current: InstanceState = "stopped"
+    refuse_start: str | None = None  # an AWS error code to refuse StartInstances with
+    calls: list[str] = field(default_factory=list)
+
+    def state(self) -> InstanceState:
+        self.calls.append("state")
+        return self.current
+
+    def start(self) -> InstanceState:
+        self.calls.append("start")
+        if self.refuse_start:
+            raise NodeStartRefused(f"AWS refused StartInstances: {self.refuse_start}")
+        self.current = "pending"
+        return self.current
+
+    def stop(self) -> InstanceState:
+        self.calls.append("stop")
+        self.current = "stopped"
+        return self.current
+
+
+@dataclass
+class ReplyStoreDouble:
+    """Write-once like S3 with If-None-Match: *; a second put raises ReplyExists."""
+
+    replies: dict[str, Reply] = field(default_factory=dict)
+    puts: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put_reply(self, key: str, reply: Reply) -> None:
+        with self._lock:
+            self.puts += 1
+            if key in self.replies:
+                raise ReplyExists(f"{key} exists")
+            self.replies[key] = reply
+
+    def get_reply(self, key: str) -> Reply | None:
+        return self.replies.get(key)
+
+
+@dataclass
+class SelfStopDouble:
+    node: str = "i-0123456789abcdef0"
+    stops: int = 0
+
+    def instance_id(self) -> str:
+        return self.node
+
+    def stop_self(self) -> None:
+        self.stops += 1
+
+
+@dataclass
+class ReadinessMarkerDouble:
+    marked: list[tuple[str, int]] = field(default_factory=list)
+
+    def mark_ready(self, instance_id: str, ready_ms: int) -> None:
+        self.marked.append((instance_id, ready_ms))
+
+
+@dataclass
+class MetricsDouble:
+    counts: dict[str, float] = field(default_factory=dict)
+
+    def count(self, name: str, value: float = 1.0) -> None:
+        self.counts[name] = self.counts.get(name, 0.0) + value

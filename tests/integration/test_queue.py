@@ -1,0 +1,161 @@
+"""The queue on real redis-server: Redis 7, Redis 6.2 and cluster mode, all with a password."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fixtures.redis_servers import RedisServer
+from tlfif import keys
+from tlfif.contracts import InferRequest, Job
+from tlfif.errors import QueueUnavailable
+from tlfif.nodes import NodeRegistry
+from tlfif.queue import JobQueue
+from tlfif.redis_conn import RedisClient, connect
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def client(any_redis: RedisServer) -> AsyncIterator[RedisClient]:
+    redis = connect(any_redis.url, cluster=any_redis.cluster)
+    yield redis
+    await redis.aclose()
+
+
+def make_job(sub: str = "alice", prompt: str = "hello") -> Job:
+    return Job.from_request(InferRequest(prompt=prompt), sub)
+
+
+async def test_enqueue_writes_job_with_ttl_owner_and_pending(client: RedisClient) -> None:
+    queue = JobQueue(client, job_ttl_seconds=300)
+    job = make_job()
+    result = await queue.enqueue(job)
+    assert result.id == job.id and result.created
+    assert 295 <= await client.ttl(keys.job(job.id)) <= 300
+    assert Job.model_validate_json(await client.get(keys.job(job.id))) == job
+    owner = await queue.owner(job.id)
+    assert owner is not None and owner.sub == "alice" and owner.reply_key == job.reply_key
+    assert await queue.depth() == 1
+    assert await queue.state(job.id) == "queued"
+    assert await queue.pending_for("alice") == [job.id]
+
+
+async def test_enqueue_refuses_keys_not_of_job_uuid4_shape(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    bad = make_job().model_copy(update={"id": "not-a-uuid"})
+    with pytest.raises(QueueUnavailable, match="bad job key"):
+        await queue.enqueue(bad)
+    upper = make_job()
+    upper = upper.model_copy(update={"id": upper.id.upper()})
+    with pytest.raises(QueueUnavailable, match="bad job key"):
+        await queue.enqueue(upper)
+    assert await queue.depth() == 0
+
+
+async def test_same_idempotency_key_twice_gives_one_job(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    first = await queue.enqueue(make_job(), idempotency_key="k-1")
+    again = await queue.enqueue(make_job(), idempotency_key="k-1")
+    other_user = await queue.enqueue(make_job(sub="bob"), idempotency_key="k-1")
+    assert again.id == first.id and not again.created
+    assert other_user.id != first.id and other_user.created
+    assert await queue.depth() == 2
+
+
+async def test_claim_is_fifo_and_ack_forgets(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    jobs = [make_job(prompt=f"p{i}") for i in range(3)]
+    for job in jobs:
+        await queue.enqueue(job)
+    claimed = [await queue.claim_next("node-a", timeout=1) for _ in jobs]
+    assert claimed == [job.id for job in jobs]
+    assert await queue.state(jobs[0].id) == "running"
+    loaded = await queue.load_claimed(jobs[0].id)
+    assert loaded == jobs[0]
+    # Held while in flight: the 300 s purge is for jobs nobody took.
+    assert await client.ttl(keys.job(jobs[0].id)) > 300
+    await queue.signal_done(jobs[0].id)
+    await queue.ack("node-a", jobs[0].id, "alice")
+    assert await client.lrange(keys.inflight("node-a"), 0, -1) == [jobs[2].id, jobs[1].id]
+    assert await queue.state(jobs[0].id) == "done"
+    assert jobs[0].id not in await queue.pending_for("alice")
+
+
+async def test_claim_times_out_empty(client: RedisClient) -> None:
+    assert await JobQueue(client).claim_next("node-a", timeout=0.2) is None
+
+
+async def test_expired_job_reads_as_gone_but_keeps_its_owner(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    job = make_job()
+    await queue.enqueue(job)
+    await client.delete(keys.job(job.id))  # what the TTL does after 300 s
+    assert await queue.state(job.id) == "gone"
+    assert await queue.owner(job.id) is not None
+    claimed = await queue.claim_next("node-a", timeout=1)
+    assert claimed == job.id and await queue.load_claimed(job.id) is None
+
+
+async def test_every_waiter_wakes_on_done(client: RedisClient, any_redis: RedisServer) -> None:
+    queue = JobQueue(client)
+    job = make_job()
+    await queue.enqueue(job)
+    # Each waiter blocks on its own connection, as separate router requests would.
+    others = [connect(any_redis.url, cluster=any_redis.cluster) for _ in range(3)]
+    waiters = [asyncio.create_task(JobQueue(c).wait_done(job.id, timeout=5)) for c in others]
+    await asyncio.sleep(0.3)
+    assert not any(w.done() for w in waiters)
+    await queue.signal_done(job.id)
+    assert await asyncio.wait_for(asyncio.gather(*waiters), timeout=3) == [True, True, True]
+    # A waiter arriving after the signal returns at once.
+    assert await queue.wait_done(job.id, timeout=5)
+    for other in others:
+        await other.aclose()
+
+
+async def test_wait_done_times_out(client: RedisClient) -> None:
+    assert not await JobQueue(client).wait_done(make_job().id, timeout=0.2)
+
+
+async def test_reclaim_and_requeue_orphans(client: RedisClient) -> None:
+    queue, registry = JobQueue(client), NodeRegistry(client)
+    first, second = make_job(prompt="a"), make_job(prompt="b")
+    await queue.enqueue(first)
+    await queue.enqueue(second)
+    await registry.beat("dead", "ready", ttl_seconds=0.2)
+    await registry.beat("alive", "ready", ttl_seconds=30)
+    assert await queue.claim_next("dead", timeout=1) == first.id
+    assert await queue.claim_next("alive", timeout=1) == second.id
+    await asyncio.sleep(0.4)  # the dead node's heartbeat lapses
+    assert await queue.requeue_orphans() == {"dead": 1}
+    assert await queue.claim_next("alive", timeout=1) == first.id
+    # The node itself reclaims its own list at start, heartbeat or not.
+    assert await queue.reclaim("alive") == 2
+    assert await queue.depth() == 2
+
+
+async def test_stop_script_refuses_while_work_waits(client: RedisClient) -> None:
+    queue, registry = JobQueue(client), NodeRegistry(client)
+    await registry.beat("n1", "ready", ttl_seconds=30)
+    job = make_job()
+    await queue.enqueue(job)
+    assert not await registry.try_mark_stopping("n1", ttl_seconds=30)
+    await queue.claim_next("n1", timeout=1)
+    assert not await registry.try_mark_stopping("n1", ttl_seconds=30)  # in flight
+    await queue.ack("n1", job.id, job.sub)
+    assert await registry.try_mark_stopping("n1", ttl_seconds=30)
+    assert [b.state for b in await registry.heartbeats()] == ["stopping"]
+
+
+async def test_user_pending_cap(client: RedisClient) -> None:
+    from tlfif.errors import Throttled
+
+    queue = JobQueue(client, user_pending_cap=2)
+    await queue.enqueue(make_job())
+    await queue.enqueue(make_job())
+    with pytest.raises(Throttled):
+        await queue.enqueue(make_job())
+    await queue.enqueue(make_job(sub="bob"))

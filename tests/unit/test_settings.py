@@ -1,0 +1,42 @@
+"""Settings fail at start on an unknown name or an invalid value, naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tlfif.errors import ConfigError
+from tlfif.settings import CommonSettings, RouterSettings, WatcherSettings
+
+
+def test_defaults_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CommonSettings.load().job_ttl_seconds == 300
+    assert WatcherSettings.load().concurrency == 4
+
+
+def test_unknown_name_under_a_prefix_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLFIF_WATCHER_IDLE_CAP", "5")
+    with pytest.raises(ConfigError, match="TLFIF_WATCHER_IDLE_CAP"):
+        WatcherSettings.load()
+
+
+def test_shared_prefix_ignores_deployable_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLFIF_WATCHER_CONCURRENCY", "2")
+    monkeypatch.setenv("TLFIF_ROUTER_CLIENT_IDS", "a, b")
+    assert CommonSettings.load().redis_url.startswith("redis://")
+    assert RouterSettings.load().client_ids == ["a", "b"]
+    monkeypatch.setenv("TLFIF_REDIS_ULR", "redis://x")
+    with pytest.raises(ConfigError, match="TLFIF_REDIS_ULR"):
+        CommonSettings.load()
+
+
+def test_invalid_value_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLFIF_WATCHER_CONCURRENCY", "zero")
+    with pytest.raises(ConfigError, match="TLFIF_WATCHER_CONCURRENCY"):
+        WatcherSettings.load()
+
+
+def test_jwks_url_defaults_to_the_issuers() -> None:
+    settings = RouterSettings.load(
+        cognito_issuer="https://cognito-idp.eu-central-1.amazonaws.com/p"
+    )
+    assert settings.resolved_jwks_url.endswith("/p/.well-known/jwks.json")

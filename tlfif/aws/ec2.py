@@ -1,0 +1,107 @@
+"""NodeControl on EC2: the GPU node is the one instance tagged env=tinyllama.
+
+boto3 is imported on first use, not with this module: the router imports this class on its
+warm path, where boto3's ~190 ms import would break the latency budget, and only calls it
+on the cold path (no heartbeat in Redis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+from tlfif.errors import NodeControlError, NodeStartRefused
+from tlfif.ports import InstanceState
+from tlfif.settings import CommonSettings
+
+# AWS's answers to StartInstances that mean "not now", not "broken": the job stays queued
+# and the next poll or scheduled check tries again.
+START_REFUSED_CODES = frozenset(
+    {
+        "InsufficientInstanceCapacity",
+        "RequestLimitExceeded",
+        "Throttling",
+        "ThrottlingException",
+        "IncorrectInstanceState",
+    }
+)
+# A terminated instance keeps its tag for a while; it is not the node any more.
+LIVE_STATES = ["pending", "running", "stopping", "stopped"]
+
+
+class Ec2NodeControl:
+    """Finds the node by its tag on every call, so a replaced instance is picked up."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self._region = settings.region
+        self._tag_key = settings.node_tag_key
+        self._tag_value = settings.node_tag_value
+        self._ec2: Any = None
+
+    def state(self) -> InstanceState:
+        return cast(InstanceState, self._find_instance()["State"]["Name"])
+
+    def start(self) -> InstanceState:
+        instance_id = self._find_instance()["InstanceId"]
+        with ec2_errors("StartInstances", refused=START_REFUSED_CODES):
+            response = self._client().start_instances(InstanceIds=[instance_id])
+        return cast(InstanceState, response["StartingInstances"][0]["CurrentState"]["Name"])
+
+    def stop(self) -> InstanceState:
+        instance_id = self._find_instance()["InstanceId"]
+        with ec2_errors("StopInstances"):
+            response = self._client().stop_instances(InstanceIds=[instance_id])
+        return cast(InstanceState, response["StoppingInstances"][0]["CurrentState"]["Name"])
+
+    def _find_instance(self) -> dict[str, Any]:
+        with ec2_errors("DescribeInstances"):
+            response = self._client().describe_instances(
+                Filters=[
+                    {"Name": f"tag:{self._tag_key}", "Values": [self._tag_value]},
+                    {"Name": "instance-state-name", "Values": LIVE_STATES},
+                ]
+            )
+        instances = [i for r in response["Reservations"] for i in r["Instances"]]
+        tag = f"{self._tag_key}={self._tag_value}"
+        if not instances:
+            raise NodeControlError(f"no EC2 instance tagged {tag} in {self._region}")
+        if len(instances) > 1:
+            # Starting or stopping an arbitrary one of several GPUs would bill the wrong one.
+            ids = ", ".join(sorted(i["InstanceId"] for i in instances))
+            raise NodeControlError(f"{len(instances)} EC2 instances tagged {tag}: {ids}")
+        return cast(dict[str, Any], instances[0])
+
+    def _client(self) -> Any:
+        if self._ec2 is None:
+            self._ec2 = ec2_client(self._region)
+        return self._ec2
+
+
+def ec2_client(region: str) -> Any:
+    """An EC2 client with short timeouts; AWS_ENDPOINT_URL reaches an emulator."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}
+    )
+    return boto3.client("ec2", region_name=region, config=config)
+
+
+@contextmanager
+def ec2_errors(action: str, refused: frozenset[str] = frozenset()) -> Iterator[None]:
+    """Maps botocore failures of one EC2 call onto the TL-FIF error tree."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        detail = f"{code}: {error.get('Message', '')}".rstrip(": ")
+        if code in refused:
+            raise NodeStartRefused(f"EC2 refused {action}: {detail}") from exc
+        raise NodeControlError(f"EC2 {action} failed: {detail}") from exc
+    except BotoCoreError as exc:
+        raise NodeControlError(f"EC2 {action} failed: {exc}") from exc

@@ -1,0 +1,86 @@
+"""ReplyStore on S3: replies/<sub>/<id>.json, written once with a conditional PutObject.
+
+boto3 is imported on first use, so importing this module costs the router nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from tlfif.contracts import Reply
+from tlfif.errors import ReplyExists, ReplyStoreError
+
+# S3 answers 409 ConditionalRequestConflict while a concurrent conditional write of the
+# same key is in flight; AWS's advice is to retry, and the retry then sees 412 or succeeds.
+CONFLICT_ATTEMPTS = 3
+
+
+class S3ReplyStore:
+    """Write-once replies: If-None-Match: * makes S3 refuse a second write with 412."""
+
+    def __init__(self, bucket: str, region: str) -> None:
+        self._bucket = bucket
+        self._region = region
+        self._s3: Any = None
+
+    def put_reply(self, key: str, reply: Reply) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        body = reply.model_dump_json().encode("utf-8")
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._client().put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="application/json",
+                    IfNoneMatch="*",
+                )
+                return
+            except ClientError as exc:
+                code = _error_code(exc)
+                if code == "PreconditionFailed":
+                    raise ReplyExists(f"reply {key} was written already") from exc
+                if code == "ConditionalRequestConflict" and attempt < CONFLICT_ATTEMPTS:
+                    continue
+                raise ReplyStoreError(_failure("PutObject", key, exc)) from exc
+            except BotoCoreError as exc:
+                raise ReplyStoreError(_failure("PutObject", key, exc)) from exc
+
+    def get_reply(self, key: str) -> Reply | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self._client().get_object(Bucket=self._bucket, Key=key)
+            body = response["Body"].read()
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchKey":
+                return None
+            raise ReplyStoreError(_failure("GetObject", key, exc)) from exc
+        except BotoCoreError as exc:
+            raise ReplyStoreError(_failure("GetObject", key, exc)) from exc
+        try:
+            return Reply.model_validate_json(body)
+        except ValidationError as exc:
+            raise ReplyStoreError(f"S3 object {key} is not a valid reply: {exc}") from exc
+
+    def _client(self) -> Any:
+        if self._s3 is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
+            )
+            self._s3 = boto3.client("s3", region_name=self._region, config=config)
+        return self._s3
+
+
+def _error_code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _failure(action: str, key: str, exc: Exception) -> str:
+    return f"S3 {action} of {key} failed: {exc}"

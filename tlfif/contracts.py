@@ -1,0 +1,170 @@
+"""The shapes every part shares: the job in Redis, the reply in S3, the HTTP bodies.
+
+Router, watcher and clients import these models; nothing else defines a wire format.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# The seed's 6 kB prompt cap, counted in UTF-8 bytes: a character count would let
+# multibyte text through at up to four times the size.
+MAX_CONTENT_BYTES = 6144
+DEFAULT_IDLE_MINUTES = 5
+
+Role = Literal["system", "user", "assistant"]
+ReplyStatus = Literal["done", "error", "expired", "cancelled"]
+NodePhase = Literal["stopped", "starting", "booting", "ready", "stopping"]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str
+
+
+class Params(BaseModel):
+    """Generation parameters passed through to the engine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: Annotated[int, Field(ge=1, le=4096)] = 256
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.7
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    stop: list[str] | None = None
+
+
+def content_bytes(messages: list[Message]) -> int:
+    return sum(len(m.content.encode("utf-8")) for m in messages)
+
+
+class InferRequest(BaseModel):
+    """Body of POST /infer. `prompt` is shorthand for one user message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: Annotated[list[Message], Field(min_length=1)] | None = None
+    prompt: str | None = None
+    idle: Annotated[int, Field(ge=1, le=30)] = DEFAULT_IDLE_MINUTES
+    max_tokens: Annotated[int, Field(ge=1, le=4096)] | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    adapter_uri: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of_prompt_or_messages(self) -> InferRequest:
+        if (self.messages is None) == (self.prompt is None):
+            raise ValueError("give either 'prompt' or 'messages', not both or neither")
+        if self.prompt is not None and not self.prompt.strip():
+            raise ValueError("'prompt' is empty")
+        size = content_bytes(self.chat())
+        if size > MAX_CONTENT_BYTES:
+            raise ValueError(
+                f"content is {size} UTF-8 bytes; at most {MAX_CONTENT_BYTES} are accepted"
+            )
+        return self
+
+    def chat(self) -> list[Message]:
+        if self.messages is not None:
+            return self.messages
+        return [Message(role="user", content=self.prompt or "")]
+
+    def params(self) -> Params:
+        given: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
+        return Params(**{k: v for k, v in given.items() if v is not None})
+
+
+def reply_key_for(sub: str, job_id: str) -> str:
+    return f"replies/{sub}/{job_id}.json"
+
+
+class Job(BaseModel):
+    """What waits in Redis under {tlfif}:job:<id> (TTL 300 s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    sub: str
+    messages: list[Message]
+    idle: Annotated[int, Field(ge=1, le=30)] = DEFAULT_IDLE_MINUTES
+    params: Params = Field(default_factory=Params)
+    reply_key: str
+    created_ms: int
+    adapter_uri: str | None = None
+
+    @classmethod
+    def from_request(cls, request: InferRequest, sub: str) -> Job:
+        job_id = str(uuid.uuid4())
+        return cls(
+            id=job_id,
+            sub=sub,
+            messages=request.chat(),
+            idle=request.idle,
+            params=request.params(),
+            reply_key=reply_key_for(sub, job_id),
+            created_ms=now_ms(),
+            adapter_uri=request.adapter_uri,
+        )
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Reply(BaseModel):
+    """What lands in S3 under replies/<sub>/<id>.json. Every job gets exactly one."""
+
+    id: str
+    status: ReplyStatus
+    text: str = ""
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: str | None = None
+    latency_ms: int | None = None
+    queued_ms: int | None = None
+    finished_ms: int = Field(default_factory=now_ms)
+    error: str | None = None
+
+
+class Owner(BaseModel):
+    """Kept a day under {tlfif}:owner:<id>: who may read the reply and where it lands."""
+
+    sub: str
+    reply_key: str
+    created_ms: int
+
+
+class Accepted(BaseModel):
+    """202 body of POST /infer."""
+
+    status: Literal["queued", "starting"]
+    id: str
+    eta: int
+    node_error: str | None = None
+
+
+class Pending(BaseModel):
+    """202 body of GET /result/{id} while the job waits or runs."""
+
+    status: Literal["queued", "running"]
+    id: str
+    node: NodePhase
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,45 @@
+"""Answering a job: write its one reply, then wake everyone waiting for it.
+
+Used by the watcher for every job it runs, and by the router and the scheduled check for
+a job that expired before any node took it, so every job gets exactly one reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from tlfif.contracts import Owner, Reply, now_ms
+from tlfif.errors import ReplyExists
+from tlfif.ports import ReplyStore
+from tlfif.queue import JobQueue
+
+
+async def deliver(queue: JobQueue, store: ReplyStore, reply_key: str, reply: Reply) -> bool:
+    """Write `reply` once and signal it. False if another writer answered first (S3 412):
+    the reply a client may already have read stays as it was."""
+    try:
+        await asyncio.to_thread(store.put_reply, reply_key, reply)
+        written = True
+    except ReplyExists:
+        written = False
+    await queue.signal_done(reply.id)
+    return written
+
+
+def expired_reply(job_id: str, owner: Owner) -> Reply:
+    waited = now_ms() - owner.created_ms
+    return Reply(
+        id=job_id,
+        status="expired",
+        queued_ms=waited,
+        error=f"no node took the job within its time to live (waited {waited // 1000} s)",
+    )
+
+
+async def answer_if_expired(queue: JobQueue, store: ReplyStore, job_id: str) -> bool:
+    """If `job_id` expired unanswered, give its owner an "expired" reply. True if it did."""
+    owner = await queue.owner(job_id)
+    if owner is None or await queue.state(job_id) != "gone":
+        return False
+    await deliver(queue, store, owner.reply_key, expired_reply(job_id, owner))
+    return True

@@ -1,0 +1,98 @@
+"""One exception tree for everything a caller can act on, and its HTTP mapping.
+
+Each subclass carries the HTTP status and error code it maps to, so the router's error
+handler, the CLI and the GUI read one table instead of keeping their own.
+"""
+
+from __future__ import annotations
+
+
+class TlfifError(Exception):
+    """Root of every error TL-FIF raises on purpose."""
+
+    status = 500
+    code = "internal"
+    retry_after: int | None = None
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(TlfifError):
+    status, code = 400, "invalid_input"
+
+
+class TokenInvalid(TlfifError):
+    """Any token failure: missing, garbled, bad signature, expired, wrong issuer/client/use."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(TlfifError):
+    status, code = 403, "forbidden"
+
+
+class JobNotFound(TlfifError):
+    """Unknown id, or another user's: existence is not disclosed."""
+
+    status, code = 404, "not_found"
+
+
+class Throttled(TlfifError):
+    status, code = 429, "throttled"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueueUnavailable(TlfifError):
+    """Redis cannot be reached or refused the write: nothing was queued."""
+
+    status, code, retry_after = 503, "queue_unavailable", 5
+
+
+class BudgetHold(TlfifError):
+    """The budget killer set a hold: starts are refused, nothing is queued."""
+
+    status, code, retry_after = 503, "budget_reached", 3600
+
+
+class NodeStartRefused(TlfifError):
+    """AWS refused StartInstances (capacity, throttling). The job stays queued."""
+
+    status, code, retry_after = 503, "node_start_refused", 30
+
+
+class NodeControlError(TlfifError):
+    """Any other failure talking to the node's cloud API."""
+
+    status, code, retry_after = 503, "node_control_failed", 10
+
+
+class ReplyStoreError(TlfifError):
+    status, code, retry_after = 503, "reply_store_unavailable", 5
+
+
+class ReplyExists(TlfifError):
+    """The write-once reply was written already (S3 412): the job is answered."""
+
+    status, code = 409, "reply_exists"
+
+
+class EngineError(TlfifError):
+    """The engine failed or its stream ended without a finish_reason."""
+
+    status, code = 502, "engine_failed"
+
+
+class JobExpired(TlfifError):
+    status, code = 410, "expired"
+
+
+class ConfigError(TlfifError):
+    """A setting is invalid or unknown; raised at start, naming it."""
+
+    code = "config"

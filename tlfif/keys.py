@@ -1,0 +1,58 @@
+"""Every Redis key TL-FIF uses, in one place.
+
+All keys carry the hash tag {tlfif}, so every key lands in one cluster slot and the
+multi-key Lua scripts and BLMOVE work unchanged on cluster-mode Redis (ElastiCache
+Serverless), where a command may only touch keys of one slot.
+"""
+
+from __future__ import annotations
+
+import re
+
+TAG = "{tlfif}"
+
+PENDING = f"{TAG}:pending"
+NODES = f"{TAG}:nodes"
+HOLD = f"{TAG}:hold"
+START_LOCK = f"{TAG}:lock:start"
+EC2_STATE = f"{TAG}:ec2state"
+START_ERROR = f"{TAG}:start_error"
+
+UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+_UUID4_RE = re.compile(f"^{UUID4}$")
+
+
+def is_job_id(value: str) -> bool:
+    return bool(_UUID4_RE.match(value))
+
+
+def job(job_id: str) -> str:
+    return f"{TAG}:job:{job_id}"
+
+
+def owner(job_id: str) -> str:
+    return f"{TAG}:owner:{job_id}"
+
+
+def done(job_id: str) -> str:
+    return f"{TAG}:done:{job_id}"
+
+
+def inflight(node: str) -> str:
+    return f"{TAG}:inflight:{node}"
+
+
+def node(node_id: str) -> str:
+    return f"{TAG}:node:{node_id}"
+
+
+def idempotency(sub: str, key: str) -> str:
+    return f"{TAG}:idem:{sub}:{key}"
+
+
+def user_pending(sub: str) -> str:
+    return f"{TAG}:userpending:{sub}"
+
+
+def throttle(sub: str, bucket: str) -> str:
+    return f"{TAG}:throttle:{bucket}:{sub}"

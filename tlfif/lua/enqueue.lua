@@ -1,0 +1,50 @@
+-- Enqueue one job atomically: job body, owner record, idempotency mapping, per-user
+-- pending cap and the pending list, all or nothing.
+--
+-- KEYS[1] job key          {tlfif}:job:<uuid4>   (any other shape is refused)
+-- KEYS[2] owner key        {tlfif}:owner:<uuid4>
+-- KEYS[3] pending list     {tlfif}:pending
+-- KEYS[4] idempotency key  {tlfif}:idem:<sub>:<key>  (or the job key again when none was given)
+-- KEYS[5] user pending set {tlfif}:userpending:<sub>  (sorted set: id -> expiry ms)
+-- ARGV[1] job JSON
+-- ARGV[2] owner JSON
+-- ARGV[3] job id
+-- ARGV[4] job TTL, seconds
+-- ARGV[5] owner and idempotency TTL, seconds
+-- ARGV[6] "1" if KEYS[4] is a real idempotency key
+-- ARGV[7] now, ms
+-- ARGV[8] per-user pending cap (0 = none)
+-- Returns {id, created}: created is 1 for a new job, 0 for an idempotent repeat;
+-- or the error "cap" when the user already holds the cap of pending jobs.
+
+local uuid = "%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x"
+if not string.match(KEYS[1], "^{tlfif}:job:" .. uuid .. "$")
+   or string.match(KEYS[1], "%u") then
+  return redis.error_reply("bad job key: " .. KEYS[1])
+end
+
+if ARGV[6] == "1" then
+  local existing = redis.call("GET", KEYS[4])
+  if existing then
+    return {existing, 0}
+  end
+end
+
+local now = tonumber(ARGV[7])
+local cap = tonumber(ARGV[8])
+redis.call("ZREMRANGEBYSCORE", KEYS[5], "-inf", now)
+if cap > 0 and redis.call("ZCARD", KEYS[5]) >= cap then
+  return redis.error_reply("cap")
+end
+
+local ttl = tonumber(ARGV[4])
+local keep = tonumber(ARGV[5])
+redis.call("SET", KEYS[1], ARGV[1], "EX", ttl)
+redis.call("SET", KEYS[2], ARGV[2], "EX", keep)
+redis.call("LPUSH", KEYS[3], ARGV[3])
+redis.call("ZADD", KEYS[5], now + ttl * 1000, ARGV[3])
+redis.call("PEXPIRE", KEYS[5], ttl * 1000)
+if ARGV[6] == "1" then
+  redis.call("SET", KEYS[4], ARGV[3], "EX", keep)
+end
+return {ARGV[3], 1}

@@ -1,0 +1,148 @@
+"""The node as Redis knows it: heartbeats, holds, the cached EC2 state, the start lock.
+
+/status and /result read the node's phase from here, never from an AWS call per poll:
+the heartbeat the watcher writes, plus the EC2 state the router last saw, cached briefly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from tlfif import keys
+from tlfif.contracts import NodePhase, now_ms
+from tlfif.ports import InstanceState
+from tlfif.redis_conn import RedisClient, load_script, queue_errors
+
+HeartbeatState = Literal["booting", "ready", "stopping"]
+HoldKind = Literal["manual", "budget"]
+
+
+class Heartbeat(BaseModel):
+    node: str
+    state: HeartbeatState
+    ts_ms: int
+    active: int = 0
+
+
+class StartError(BaseModel):
+    message: str
+    ts_ms: int
+
+
+def node_phase(heartbeats: list[Heartbeat], ec2_state: InstanceState | None) -> NodePhase:
+    """One word for the node, from what Redis holds.
+
+    An EC2 state on its way down (cached by the router that just stopped the node) wins;
+    otherwise a live heartbeat is the watcher's own word; without one, the EC2 state the
+    router last saw says whether the machine is coming up.
+    """
+    if ec2_state in ("stopping", "shutting-down"):
+        return "stopping"
+    states = {beat.state for beat in heartbeats}
+    if ec2_state == "stopped":
+        # Seen stopped (POST /stop, the budget killer) while a watcher still beats: it
+        # is on its way down, whatever its last beat said.
+        return "stopping" if states else "stopped"
+    for state in ("ready", "booting", "stopping"):
+        if state in states:
+            return state
+    if ec2_state == "pending":
+        return "starting"
+    if ec2_state == "running":
+        return "booting"
+    return "stopped"
+
+
+class NodeRegistry:
+    """Heartbeats, holds and start bookkeeping. Every method raises QueueUnavailable."""
+
+    def __init__(self, redis: RedisClient) -> None:
+        self.redis = redis
+        self._stop = load_script(redis, "stop")
+
+    async def beat(
+        self, node: str, state: HeartbeatState, ttl_seconds: float, active: int = 0
+    ) -> None:
+        beat = Heartbeat(node=node, state=state, ts_ms=now_ms(), active=active)
+        with queue_errors():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(keys.node(node), beat.model_dump_json(), px=int(ttl_seconds * 1000))
+                pipe.sadd(keys.NODES, node)
+                await pipe.execute()
+
+    async def heartbeats(self) -> list[Heartbeat]:
+        with queue_errors():
+            nodes = sorted(str(n) for n in await self.redis.smembers(keys.NODES))
+            bodies = [await self.redis.get(keys.node(node)) for node in nodes]
+        return [Heartbeat.model_validate_json(body) for body in bodies if body]
+
+    async def try_mark_stopping(self, node: str, ttl_seconds: float) -> bool:
+        """The stop script: True (and the heartbeat says "stopping") only if no job waits."""
+        beat = Heartbeat(node=node, state="stopping", ts_ms=now_ms())
+        with queue_errors():
+            allowed = await self._stop(
+                keys=[keys.PENDING, keys.inflight(node), keys.node(node)],
+                args=[beat.model_dump_json(), int(ttl_seconds * 1000)],
+            )
+        return bool(int(allowed))
+
+    async def hold(self) -> HoldKind | None:
+        value = await self._read(keys.HOLD)
+        return value if value in ("manual", "budget") else None  # type: ignore[return-value]
+
+    async def set_hold(self, kind: HoldKind, ttl_seconds: int | None = None) -> None:
+        await self._write(keys.HOLD, kind, ttl_seconds)
+
+    async def clear_manual_hold(self) -> None:
+        """A new prompt lifts a manual hold; a budget hold stays until the owner lifts it."""
+        with queue_errors():
+            if await self.redis.get(keys.HOLD) == "manual":
+                await self.redis.delete(keys.HOLD)
+
+    async def clear_hold(self) -> None:
+        await self._delete(keys.HOLD)
+
+    async def cached_ec2_state(self) -> InstanceState | None:
+        return await self._read(keys.EC2_STATE)  # type: ignore[return-value]
+
+    async def remember_ec2_state(self, state: InstanceState, ttl_seconds: int) -> None:
+        await self._write(keys.EC2_STATE, state, ttl_seconds)
+
+    async def take_start_lock(self, ttl_seconds: int) -> bool:
+        """One router at a time decides whether to start the node (SET NX with expiry)."""
+        with queue_errors():
+            return bool(
+                await self.redis.set(keys.START_LOCK, str(now_ms()), nx=True, ex=ttl_seconds)
+            )
+
+    async def release_start_lock(self) -> None:
+        await self._delete(keys.START_LOCK)
+
+    async def record_start_error(self, message: str, ttl_seconds: int = 3600) -> None:
+        await self._write(
+            keys.START_ERROR,
+            StartError(message=message, ts_ms=now_ms()).model_dump_json(),
+            ttl_seconds,
+        )
+
+    async def clear_start_error(self) -> None:
+        await self._delete(keys.START_ERROR)
+
+    async def start_error(self) -> StartError | None:
+        body = await self._read(keys.START_ERROR)
+        return StartError.model_validate_json(body) if body else None
+
+    async def _read(self, key: str) -> str | None:
+        with queue_errors():
+            value = await self.redis.get(key)
+        return str(value) if value is not None else None
+
+    async def _write(self, key: str, value: str, ttl_seconds: int | None) -> None:
+        with queue_errors():
+            await self.redis.set(key, value, ex=ttl_seconds)
+
+    async def _delete(self, key: str) -> None:
+        with queue_errors():
+            await self.redis.delete(key)

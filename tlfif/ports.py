@@ -1,0 +1,67 @@
+"""The ports the core talks through; AWS adapters live in tlfif/aws/, doubles in tests/.
+
+Each Protocol is what the core needs of the outside world, no more: the router and the
+watcher are written against these, never against boto3.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from tlfif.contracts import Reply
+
+# EC2's own instance state names.
+InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
+
+
+class NodeControl(Protocol):
+    """The GPU node as the cloud sees it (EC2, found by its env tag)."""
+
+    def state(self) -> InstanceState:
+        """Current state. Raises NodeControlError."""
+        ...
+
+    def start(self) -> InstanceState:
+        """StartInstances; returns the state AWS reports after the call.
+
+        Raises NodeStartRefused when AWS refuses (capacity, throttling, wrong state),
+        NodeControlError on anything else.
+        """
+        ...
+
+    def stop(self) -> InstanceState:
+        """StopInstances; returns the state AWS reports after the call."""
+        ...
+
+
+class ReplyStore(Protocol):
+    """Where replies land (S3 replies/<sub>/<id>.json), written once."""
+
+    def put_reply(self, key: str, reply: Reply) -> None:
+        """Write once (If-None-Match: *). Raises ReplyExists if already written,
+        ReplyStoreError on any other failure."""
+        ...
+
+    def get_reply(self, key: str) -> Reply | None:
+        """The reply, or None if not written yet. Raises ReplyStoreError."""
+        ...
+
+
+class SelfStop(Protocol):
+    """How the node stops itself once idle."""
+
+    def instance_id(self) -> str: ...
+
+    def stop_self(self) -> None: ...
+
+
+class ReadinessMarker(Protocol):
+    """The seed's SSM parameter /tl-fif/ready/<instance-id>, for operators."""
+
+    def mark_ready(self, instance_id: str, ready_ms: int) -> None: ...
+
+
+class Metrics(Protocol):
+    """CloudWatch metrics as EMF lines (namespace TLFIF); no API call on a request path."""
+
+    def count(self, name: str, value: float = 1.0) -> None: ...

@@ -1,0 +1,197 @@
+"""The job queue in Redis: enqueue, claim, ack, requeue, and the done signal.
+
+Delivery is at least once: a claimed job sits in its node's in-flight list until acked,
+and goes back to pending if that node dies. The reply itself is written once (S3
+If-None-Match), so a redelivered job never changes what a client already read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError, ResponseError
+
+from tlfif import keys
+from tlfif.contracts import Job, Owner, now_ms
+from tlfif.errors import QueueUnavailable, Throttled
+from tlfif.redis_conn import RedisClient, load_script, queue_errors
+
+OWNER_TTL_SECONDS = 86400  # a day: an expired job is still answered to its owner
+# While a node holds a job its body must outlive any generation; the reaper, not the
+# TTL, is what rescues a job from a dead node.
+INFLIGHT_TTL_SECONDS = 3600
+
+JobState = Literal["queued", "running", "done", "gone"]
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    id: str
+    created: bool
+
+
+class JobQueue:
+    """Jobs for the GPU node. Every method raises QueueUnavailable if Redis fails."""
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        *,
+        job_ttl_seconds: int = 300,
+        user_pending_cap: int = 0,
+    ) -> None:
+        self.redis = redis
+        self.job_ttl_seconds = job_ttl_seconds
+        self.user_pending_cap = user_pending_cap
+        self._enqueue = load_script(redis, "enqueue")
+        self._claim = load_script(redis, "claim")
+        self._ack = load_script(redis, "ack")
+        self._requeue = load_script(redis, "requeue")
+
+    async def enqueue(self, job: Job, idempotency_key: str | None = None) -> Enqueued:
+        """Queue `job`; with an idempotency key seen before, return the first job's id."""
+        owner = Owner(sub=job.sub, reply_key=job.reply_key, created_ms=job.created_ms)
+        idem = keys.idempotency(job.sub, idempotency_key) if idempotency_key else keys.job(job.id)
+        try:
+            job_id, created = await self._enqueue(
+                keys=[
+                    keys.job(job.id),
+                    keys.owner(job.id),
+                    keys.PENDING,
+                    idem,
+                    keys.user_pending(job.sub),
+                ],
+                args=[
+                    job.model_dump_json(),
+                    owner.model_dump_json(),
+                    job.id,
+                    self.job_ttl_seconds,
+                    OWNER_TTL_SECONDS,
+                    "1" if idempotency_key else "0",
+                    job.created_ms,
+                    self.user_pending_cap,
+                ],
+            )
+        except ResponseError as exc:
+            if str(exc) == "cap":
+                raise Throttled(
+                    f"you have {self.user_pending_cap} jobs pending already; "
+                    "wait for a reply before sending more",
+                    retry_after=10,
+                ) from exc
+            raise QueueUnavailable(f"enqueue refused: {exc}") from exc
+        except RedisError as exc:
+            raise QueueUnavailable(f"queue unreachable: {exc}") from exc
+        return Enqueued(id=str(job_id), created=bool(int(created)))
+
+    async def claim_next(self, node: str, timeout: float) -> str | None:
+        """Move the oldest pending id into `node`'s in-flight list (BLMOVE), or None."""
+        with queue_errors():
+            # Redis takes a fractional timeout (>= 6.0); redis-py's stub says int.
+            job_id = await self.redis.blmove(
+                keys.PENDING,
+                keys.inflight(node),
+                timeout,
+                "RIGHT",
+                "LEFT",  # type: ignore[arg-type]
+            )
+        return str(job_id) if job_id is not None else None
+
+    async def load_claimed(self, job_id: str) -> Job | None:
+        """The body of a claimed job (kept alive while in flight), or None if it expired."""
+        body = await self._call(self._claim, [keys.job(job_id)], [INFLIGHT_TTL_SECONDS])
+        return Job.model_validate_json(body) if body else None
+
+    async def ack(self, node: str, job_id: str, sub: str | None) -> None:
+        """Forget a job whose reply is written and signalled."""
+        user_set = keys.user_pending(sub) if sub else keys.user_pending("-")
+        await self._call(self._ack, [keys.inflight(node), keys.job(job_id), user_set], [job_id])
+
+    async def reclaim(self, node: str) -> int:
+        """At a watcher's start: its own in-flight jobs go back to run next."""
+        return int(await self._requeue_node(node, force=True))
+
+    async def requeue_orphans(self) -> dict[str, int]:
+        """Requeue in-flight jobs of every node whose heartbeat lapsed."""
+        with queue_errors():
+            nodes = await self.redis.smembers(keys.NODES)
+        moved: dict[str, int] = {}
+        for node in sorted(str(n) for n in nodes):
+            count = int(await self._requeue_node(node, force=False))
+            if count >= 0:
+                moved[node] = count
+        return moved
+
+    async def _requeue_node(self, node: str, *, force: bool) -> Any:
+        return await self._call(
+            self._requeue,
+            [keys.node(node), keys.inflight(node), keys.PENDING, keys.NODES],
+            [node, "force" if force else ""],
+        )
+
+    async def owner(self, job_id: str) -> Owner | None:
+        body = await self._get(keys.owner(job_id))
+        return Owner.model_validate_json(body) if body else None
+
+    async def state(self, job_id: str) -> JobState:
+        """Where a job is: answered, waiting, taken by a node, or expired unanswered."""
+        with queue_errors():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.exists(keys.done(job_id))
+                pipe.lpos(keys.PENDING, job_id)
+                pipe.exists(keys.job(job_id))
+                done, position, alive = await pipe.execute()
+        if done:
+            return "done"
+        if not alive:
+            return "gone"
+        return "queued" if position is not None else "running"
+
+    async def signal_done(self, job_id: str) -> None:
+        """Tell every waiter the reply is written. The signal stays a day."""
+        with queue_errors():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.rpush(keys.done(job_id), "1")
+                pipe.expire(keys.done(job_id), OWNER_TTL_SECONDS)
+                pipe.lrem(keys.PENDING, 0, job_id)
+                await pipe.execute()
+
+    async def wait_done(self, job_id: str, timeout: float) -> bool:
+        """Block until the reply is signalled or `timeout` passes; True if signalled.
+
+        BLMOVE from the done list onto itself rotates it without emptying it, so every
+        blocked waiter is served in turn, and a waiter arriving later returns at once.
+        """
+        with queue_errors():
+            if timeout <= 0:
+                return bool(await self.redis.exists(keys.done(job_id)))
+            moved = await self.redis.blmove(
+                keys.done(job_id),
+                keys.done(job_id),
+                timeout,
+                "RIGHT",
+                "LEFT",  # type: ignore[arg-type]
+            )
+        return moved is not None
+
+    async def depth(self) -> int:
+        with queue_errors():
+            return int(await self.redis.llen(keys.PENDING))
+
+    async def pending_for(self, sub: str) -> list[str]:
+        """The caller's jobs not yet answered (queued or running)."""
+        with queue_errors():
+            # Scores are expiry times: a job past its TTL is no longer pending.
+            ids = await self.redis.zrangebyscore(keys.user_pending(sub), now_ms(), "+inf")
+        return [str(job_id) for job_id in ids]
+
+    async def _get(self, key: str) -> str | None:
+        with queue_errors():
+            value = await self.redis.get(key)
+        return str(value) if value is not None else None
+
+    async def _call(self, script: AsyncScript, script_keys: list[str], args: list[Any]) -> Any:
+        with queue_errors():
+            return await script(keys=script_keys, args=args)

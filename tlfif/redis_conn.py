@@ -1,0 +1,45 @@
+"""Opening Redis: standalone or cluster mode, redis:// or rediss://, with a password or ACL user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import TypeAlias
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from tlfif.errors import QueueUnavailable
+
+RedisClient: TypeAlias = Redis | RedisCluster
+
+
+def connect(url: str, *, cluster: bool = False) -> RedisClient:
+    """A client for `url` (credentials and TLS come from the URL itself).
+
+    Cluster mode is for ElastiCache Serverless and other cluster-mode servers; every TL-FIF
+    key shares the {tlfif} hash tag, so all commands land on one slot either way.
+    """
+    # socket_timeout stays unset: BLMOVE blocks for up to its own timeout.
+    if cluster:
+        return RedisCluster.from_url(url, decode_responses=True, socket_connect_timeout=5)
+    return Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+
+
+def load_script(client: RedisClient, name: str) -> AsyncScript:
+    """Register tlfif/lua/<name>.lua once; redis-py runs it by SHA and reloads on NOSCRIPT."""
+    source = resources.files("tlfif").joinpath("lua", f"{name}.lua").read_text("utf-8")
+    return client.register_script(source)
+
+
+@contextmanager
+def queue_errors() -> Iterator[None]:
+    """Any Redis failure inside becomes QueueUnavailable: one place maps it, and the
+    router turns it into a 503 with Retry-After rather than a 500."""
+    try:
+        yield
+    except RedisError as exc:
+        raise QueueUnavailable(f"queue unreachable: {exc}") from exc

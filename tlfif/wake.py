@@ -1,0 +1,110 @@
+"""Waking the node: decide from Redis whether it is up, and start it only if not.
+
+The warm path is Redis alone: a live heartbeat or a freshly cached EC2 state answers
+without any AWS call (a DescribeInstances alone costs more than the router's 60 ms budget).
+Only when neither says the node is coming, and under a short Redis lock so that a burst
+of requests makes one call, does it ask EC2 and start the instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tlfif.contracts import NodePhase
+from tlfif.errors import BudgetHold, NodeControlError, NodeStartRefused
+from tlfif.nodes import NodeRegistry, node_phase
+from tlfif.ports import InstanceState, Metrics, NodeControl
+
+log = logging.getLogger(__name__)
+
+UP_STATES = ("ready", "booting")
+
+
+@dataclass(frozen=True)
+class Wake:
+    phase: NodePhase
+    started: bool = False  # this call issued StartInstances
+    error: str | None = None  # why the node could not be started (the job stays queued)
+
+
+class NodeWaker:
+    def __init__(
+        self,
+        registry: NodeRegistry,
+        node_control: Callable[[], NodeControl],
+        metrics: Metrics,
+        *,
+        state_cache_seconds: int = 15,
+        lock_seconds: int = 10,
+    ) -> None:
+        self.registry = registry
+        self._node_control = node_control
+        self._control: NodeControl | None = None
+        self.metrics = metrics
+        self.state_cache_seconds = state_cache_seconds
+        self.lock_seconds = lock_seconds
+
+    @property
+    def control(self) -> NodeControl:
+        # Built on first use: the adapter imports boto3, which the warm path never needs.
+        if self._control is None:
+            self._control = self._node_control()
+        return self._control
+
+    async def phase(self) -> NodePhase:
+        """The node's phase from Redis alone (heartbeats + cached EC2 state)."""
+        beats = await self.registry.heartbeats()
+        return node_phase(beats, await self.registry.cached_ec2_state())
+
+    async def ensure_awake(self, *, respect_manual_hold: bool = True) -> Wake:
+        """Start the node if it is down. Raises BudgetHold while the budget hold is set.
+
+        A manual hold (POST /stop) keeps polls and checks from restarting the node; a new
+        prompt lifts that hold before it calls here with respect_manual_hold=False.
+        """
+        hold = await self.registry.hold()
+        if hold == "budget":
+            raise BudgetHold(
+                "the monthly budget is reached: the GPU stays stopped until the owner lifts it"
+            )
+        phase = await self.phase()
+        if phase in UP_STATES or phase == "starting":
+            return Wake(phase)
+        if hold == "manual" and respect_manual_hold:
+            return Wake(phase)
+        if not await self.registry.take_start_lock(self.lock_seconds):
+            return Wake("starting" if phase == "stopped" else phase)
+        try:
+            return await self._start_if_stopped()
+        finally:
+            await self.registry.release_start_lock()
+
+    async def _start_if_stopped(self) -> Wake:
+        try:
+            state = await asyncio.to_thread(self.control.state)
+            started = False
+            if state == "stopped":
+                state = await asyncio.to_thread(self.control.start)
+                started = True
+                self.metrics.count("EC2Starts")
+                log.info("node start requested", extra={"ec2State": state})
+        except (NodeStartRefused, NodeControlError) as exc:
+            # Never swallowed: the job stays queued, /status shows why, polls retry.
+            await self.registry.record_start_error(exc.message)
+            log.warning("node start failed", extra={"reason": exc.message})
+            return Wake(await self.phase(), error=exc.message)
+        await self.registry.remember_ec2_state(state, self.state_cache_seconds)
+        if started:
+            await self.registry.clear_start_error()
+        return Wake(node_phase(await self.registry.heartbeats(), state), started=started)
+
+    async def stop(self) -> InstanceState:
+        """Stop the node now and set the manual hold, so polls do not restart it."""
+        await self.registry.set_hold("manual")
+        state = await asyncio.to_thread(self.control.stop)
+        await self.registry.remember_ec2_state(state, self.state_cache_seconds)
+        self.metrics.count("ManualStops")
+        return state
