@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.redis_servers",
     "tests.fixtures.moto_server",
     "tests.fixtures.engine",
+    "tests.fixtures.router_app",
 ]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from tlfif import keys
 from tlfif.contracts import Job, Owner, now_ms
@@ -55,15 +55,16 @@ class JobQueue:
         owner = Owner(sub=job.sub, reply_key=job.reply_key, created_ms=job.created_ms)
         idem = keys.idempotency(job.sub, idempotency_key) if idempotency_key else keys.job(job.id)
         try:
-            job_id, created = await self._enqueue(
-                keys=[
+            job_id, created = await self._call(
+                self._enqueue,
+                [
                     keys.job(job.id),
                     keys.owner(job.id),
                     keys.PENDING,
                     idem,
                     keys.user_pending(job.sub),
                 ],
-                args=[
+                [
                     job.model_dump_json(),
                     owner.model_dump_json(),
                     job.id,
@@ -74,16 +75,14 @@ class JobQueue:
                     self.user_pending_cap,
                 ],
             )
-        except ResponseError as exc:
-            if str(exc) == "cap":
+        except QueueUnavailable as exc:
+            if isinstance(exc.__cause__, ResponseError) and str(exc.__cause__) == "cap":
                 raise Throttled(
                     f"you have {self.user_pending_cap} jobs pending already; "
                     "wait for a reply before sending more",
                     retry_after=10,
                 ) from exc
-            raise QueueUnavailable(f"enqueue refused: {exc}") from exc
-        except RedisError as exc:
-            raise QueueUnavailable(f"queue unreachable: {exc}") from exc
+            raise
         return Enqueued(id=str(job_id), created=bool(int(created)))
 
     async def claim_next(self, node: str, timeout: float) -> str | None:
@@ -93,9 +92,9 @@ class JobQueue:
             job_id = await self.redis.blmove(
                 keys.PENDING,
                 keys.inflight(node),
-                timeout,
+                timeout,  # type: ignore[arg-type]
                 "RIGHT",
-                "LEFT",  # type: ignore[arg-type]
+                "LEFT",
             )
         return str(job_id) if job_id is not None else None
 
@@ -170,9 +169,9 @@ class JobQueue:
             moved = await self.redis.blmove(
                 keys.done(job_id),
                 keys.done(job_id),
-                timeout,
+                timeout,  # type: ignore[arg-type]
                 "RIGHT",
-                "LEFT",  # type: ignore[arg-type]
+                "LEFT",
             )
         return moved is not None
 

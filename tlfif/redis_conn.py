@@ -10,7 +10,7 @@ from typing import TypeAlias
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from tlfif.errors import QueueUnavailable
 
@@ -41,5 +41,6 @@ def queue_errors() -> Iterator[None]:
     router turns it into a 503 with Retry-After rather than a 500."""
     try:
         yield
-    except RedisError as exc:
+    # A cluster client that reaches no node raises RedisClusterException, outside RedisError.
+    except (RedisError, RedisClusterException) as exc:
         raise QueueUnavailable(f"queue unreachable: {exc}") from exc

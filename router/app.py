@@ -1,0 +1,45 @@
+"""The router as a Starlette app: routes, error mapping and request context, nothing else.
+
+`create_app(deps)` is the one way to build it: uvicorn (router/asgi.py), the Lambda
+handler and the tests all pass their own RouterDeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from router import health, infer, node, result
+from router.deps import RouterDeps, open_services
+from router.errors import on_http_error, on_tlfif_error
+from router.middleware import RequestContext
+from tlfif.errors import TlfifError
+
+ROUTES = [
+    Route("/ping", health.ping, methods=["GET"]),
+    Route("/queue-health", health.queue_health, methods=["GET"]),
+    Route("/infer", infer.infer, methods=["POST"]),
+    Route("/result/{id}", result.result, methods=["GET"]),
+    Route("/stop", node.stop, methods=["POST"]),
+    Route("/status", node.status, methods=["GET"]),
+]
+
+
+def create_app(deps: RouterDeps) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(deps) as services:
+            app.state.services = services
+            yield
+
+    return Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(RequestContext)],
+        exception_handlers={TlfifError: on_tlfif_error, HTTPException: on_http_error},
+        lifespan=lifespan,
+    )

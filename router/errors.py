@@ -1,0 +1,78 @@
+"""Every error the router answers, as the one JSON body {"error": {"code","message","field"}}.
+
+TlfifError subclasses carry their own status and code (tlfif/errors.py); this module only
+turns them, Starlette's HTTP errors and pydantic's validation errors into responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tlfif.contracts import ErrorBody, ErrorDetail
+from tlfif.errors import InvalidInput, TlfifError
+
+# The contract promises Retry-After on every 503; this is the hint where the error has none.
+DEFAULT_RETRY_AFTER = 5
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def unavailable(message: str = "the service is unavailable; try again shortly") -> JSONResponse:
+    """The answer to anything unexpected: never a 500 (the contract), always retryable."""
+    return error_response(
+        503, "unavailable", message, headers={"Retry-After": str(DEFAULT_RETRY_AFTER)}
+    )
+
+
+async def on_tlfif_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TlfifError)
+    # A TlfifError without an HTTP meaning of its own (status 500, or the watcher's 502)
+    # still must not surface as a server error: the caller can only retry.
+    status = exc.status if exc.status < 500 else 503
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status in (429, 503):
+        headers["Retry-After"] = str(exc.retry_after or DEFAULT_RETRY_AFTER)
+    return error_response(status, exc.code, exc.message, field=exc.field, headers=headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    message = "no such route" if exc.status_code == 404 else str(exc.detail)
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def invalid_body(exc: ValidationError, body: Any) -> InvalidInput:
+    """The first validation failure, naming its field as a dotted path ("messages.0.content").
+
+    A failure of the whole model (both or neither of prompt and messages, content over the
+    byte cap) has no location of its own; it is pinned on whichever of the two was given.
+    """
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or _content_field(body)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InvalidInput(f"{field}: {message}" if field else message, field=field)
+
+
+def _content_field(body: Any) -> str | None:
+    given = [name for name in ("prompt", "messages") if isinstance(body, dict) and name in body]
+    return given[0] if len(given) == 1 else None

@@ -1,0 +1,69 @@
+"""Reading what a client sent: the /infer body, ?wait, the Idempotency-Key header.
+
+Every failure is an InvalidInput (400) naming the field, so a client can point at it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from router.errors import invalid_body
+from tlfif.contracts import InferRequest
+from tlfif.errors import InvalidInput
+
+# 6144 content bytes can grow sixfold as JSON escapes (\uXXXX), plus the envelope; a body
+# past this is refused before it is parsed, so nobody can make the router buffer megabytes.
+MAX_BODY_BYTES = 64 * 1024
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+
+
+async def infer_request(request: Request) -> InferRequest:
+    body = await _json_body(request)
+    try:
+        return InferRequest.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_body(exc, body) from None
+
+
+async def _json_body(request: Request) -> Any:
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise InvalidInput(f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidInput("body is not JSON", field="body") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object", field="body")
+    return body
+
+
+def wait_seconds(request: Request, max_wait: int) -> int:
+    given = request.query_params.get("wait")
+    if given is None:
+        return 0
+    try:
+        wait = int(given)
+    except ValueError:
+        raise InvalidInput("wait must be a whole number of seconds", field="wait") from None
+    if not 0 <= wait <= max_wait:
+        raise InvalidInput(f"wait must be between 0 and {max_wait} seconds", field="wait")
+    return wait
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters",
+            field="Idempotency-Key",
+        )
+    return key

@@ -1,0 +1,36 @@
+"""POST /stop and GET /status: the owner's view of the node and the queue.
+
+The phase comes from Redis (heartbeats and the cached EC2 state), never from an AWS call
+per request; only POST /stop calls EC2.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from router.deps import caller, services
+
+
+async def stop(request: Request) -> Response:
+    """Stop the node now and set the manual hold: polls no longer restart it, the next
+    POST /infer does."""
+    await caller(request)
+    found = services(request)
+    await found.waker.stop()
+    return JSONResponse({"status": "stopping", "node": await found.waker.phase()})
+
+
+async def status(request: Request) -> Response:
+    claims = await caller(request)
+    found = services(request)
+    start_error = await found.registry.start_error()
+    return JSONResponse(
+        {
+            "node": await found.waker.phase(),
+            "queue_depth": await found.queue.depth(),
+            "pending": await found.queue.pending_for(claims.sub),
+            "hold": await found.registry.hold(),
+            "start_error": start_error.model_dump(mode="json") if start_error else None,
+        }
+    )

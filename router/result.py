@@ -1,0 +1,71 @@
+"""GET /result/{id}: the reply once it exists, else where the job is; ?wait long-polls.
+
+Waiting follows the contract: check for the reply, wait for the done signal, check again;
+any number of waiters on one id all wake. An unknown id and another user's id get the same
+404, so existence is not disclosed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from router.deps import Services, caller, services
+from router.inputs import wait_seconds
+from tlfif import keys
+from tlfif.contracts import NodePhase, Owner, Pending, Reply
+from tlfif.delivery import answer_if_expired
+from tlfif.errors import JobNotFound, TlfifError
+
+log = logging.getLogger(__name__)
+NOT_FOUND = "no job with this id was submitted by you"
+
+
+async def result(request: Request) -> Response:
+    claims = await caller(request)
+    found = services(request)
+    wait = wait_seconds(request, found.settings.max_wait_seconds)
+    job_id = request.path_params["id"]
+    owner = await found.queue.owner(job_id) if keys.is_job_id(job_id) else None
+    if owner is None or owner.sub != claims.sub:
+        raise JobNotFound(NOT_FOUND)
+    reply = await _reply(found, job_id, owner)
+    if reply is not None:
+        return JSONResponse(reply.model_dump(mode="json"))
+    phase = await _nudge_node(found)
+    if wait > 0:
+        # Checked again whether or not the signal came: the job may have expired meanwhile.
+        await found.queue.wait_done(job_id, wait)
+        reply = await _reply(found, job_id, owner)
+        if reply is not None:
+            return JSONResponse(reply.model_dump(mode="json"))
+        phase = await found.waker.phase()  # up to 25 s later: the node may have come up
+    state = await found.queue.state(job_id)
+    pending = Pending(status="running" if state == "running" else "queued", id=job_id, node=phase)
+    return JSONResponse(pending.model_dump(mode="json"), status_code=202)
+
+
+async def _reply(found: Services, job_id: str, owner: Owner) -> Reply | None:
+    """The reply if the job is answered; a job that expired unanswered is answered now."""
+    state = await found.queue.state(job_id)
+    if state == "gone":
+        await answer_if_expired(found.queue, found.replies, job_id)
+    elif state != "done":
+        return None
+    return await asyncio.to_thread(found.replies.get_reply, owner.reply_key)
+
+
+async def _nudge_node(found: Services) -> NodePhase:
+    """A poll of a pending job restarts a node that is down (unless held) and hands the
+    jobs of a node whose heartbeat lapsed back to the queue, so no job is stranded."""
+    try:
+        await found.queue.requeue_orphans()
+        wake = await found.waker.ensure_awake(respect_manual_hold=True)
+    except TlfifError as exc:
+        # The budget hold, or a failed start: the job still waits, the poll still answers.
+        log.info("poll did not wake the node", extra={"reason": exc.message})
+        return await found.waker.phase()
+    return wake.phase

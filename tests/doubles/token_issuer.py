@@ -1,0 +1,103 @@
+"""A double of a Cognito user pool's token side: signs tokens, serves its JWKS.
+
+Tokens look like Cognito's (RS256, `kid` header; sub, iss, client_id, token_use, exp), so
+the real TokenVerifier checks them; the JWKS is served through an httpx.MockTransport, so
+no network is involved.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jose import jwk, jwt
+
+ISSUER = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_RouterTest"
+CLIENT_ID = "tlfif-cli"
+
+
+class TokenIssuerDouble:
+    def __init__(
+        self, issuer: str = ISSUER, client_id: str = CLIENT_ID, kid: str = "key-1"
+    ) -> None:
+        self.issuer = issuer
+        self.client_id = client_id
+        self.kid = kid
+        self.fetches = 0  # JWKS requests served
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._private_pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        self._public_pem = (
+            private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/.well-known/jwks.json"
+
+    def jwks(self) -> dict[str, Any]:
+        public: dict[str, Any] = jwk.construct(self._public_pem, "RS256").to_dict()
+        return {"keys": [{**public, "kid": self.kid, "use": "sig"}]}
+
+    def access_token(self, sub: str = "alice", *, expires_in: int = 3600, **claims: Any) -> str:
+        """An access token as Cognito issues it; `claims` override or add any claim."""
+        now = int(time.time())
+        body = {
+            "sub": sub,
+            "iss": self.issuer,
+            "client_id": self.client_id,
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "auth_time": now,
+            "iat": now,
+            "exp": now + expires_in,
+            "jti": str(uuid.uuid4()),
+            "username": sub,
+        }
+        return self.sign(body | claims)
+
+    def id_token(self, sub: str = "alice") -> str:
+        """An ID token: same keys, but meant for the client (aud, token_use=id), not an API."""
+        now = int(time.time())
+        return self.sign(
+            {
+                "sub": sub,
+                "iss": self.issuer,
+                "aud": self.client_id,
+                "token_use": "id",
+                "cognito:username": sub,
+                "auth_time": now,
+                "iat": now,
+                "exp": now + 3600,
+            }
+        )
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return str(
+            jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
+        )
+
+    def transport(self) -> httpx.MockTransport:
+        """Serves the JWKS at `jwks_url`, 404 for anything else; counts the fetches."""
+
+        def serve(request: httpx.Request) -> httpx.Response:
+            if str(request.url) != self.jwks_url:
+                return httpx.Response(404)
+            self.fetches += 1
+            return httpx.Response(200, json=self.jwks())
+
+        return httpx.MockTransport(serve)
+
+    def http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=self.transport())

@@ -1,0 +1,136 @@
+"""IdentityProvider on a Cognito user pool: InitiateAuth with a password or a refresh token.
+
+InitiateAuth is one of Cognito's unauthenticated APIs (AWS evaluates no IAM for it), so the
+client is UNSIGNED: a laptop with no AWS credentials logs in, and botocore does not walk its
+credential chain (IMDS probes included) before each call. boto3 is imported on first use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tlfif.client_errors import (
+    LoginFailed,
+    ServiceUnavailable,
+    ServiceUnreachable,
+    SessionExpired,
+)
+from tlfif.errors import ConfigError, Throttled, TlfifError
+from tlfif.tokens import TokenSet
+
+# Cognito's answers that mean the user, not the setup, is at fault.
+LOGIN_REFUSED_CODES = frozenset({"NotAuthorizedException", "UserNotFoundException"})
+# Cognito's answers that mean the profile points at a pool or client that cannot log in.
+SETUP_CODES = frozenset({"ResourceNotFoundException", "InvalidParameterException"})
+THROTTLE_CODES = frozenset({"TooManyRequestsException", "LimitExceededException"})
+THROTTLE_RETRY_SECONDS = 5
+
+
+class CognitoIdentityProvider:
+    """USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH against one app client (no client secret)."""
+
+    def __init__(self, region: str, client_id: str, endpoint_url: str | None = None) -> None:
+        self._region = region
+        self._client_id = client_id
+        # None means AWS_ENDPOINT_URL or AWS itself, as for every boto3 client.
+        self._endpoint_url = endpoint_url
+        self._cognito: Any = None
+
+    def password_login(self, username: str, password: str) -> TokenSet:
+        with cognito_errors(self._where(), LoginFailed, "incorrect username or password"):
+            answer = self._client().initiate_auth(
+                ClientId=self._client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password},
+            )
+        return self._tokens(answer, username, refresh_token=None)
+
+    def refresh(self, tokens: TokenSet) -> TokenSet:
+        with cognito_errors(self._where(), SessionExpired, "the refresh token was refused"):
+            answer = self._client().initiate_auth(
+                ClientId=self._client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": tokens.refresh_token},
+            )
+        return self._tokens(answer, tokens.username, refresh_token=tokens.refresh_token)
+
+    def _tokens(self, answer: dict[str, Any], username: str, refresh_token: str | None) -> TokenSet:
+        if "ChallengeName" in answer:
+            # NEW_PASSWORD_REQUIRED, MFA, ...: a terminal client cannot finish those here.
+            raise LoginFailed(
+                f"Cognito asks for {answer['ChallengeName']}; complete it once with the "
+                "AWS console or CLI, then log in again"
+            )
+        result = answer["AuthenticationResult"]
+        return TokenSet(
+            username=username,
+            client_id=self._client_id,
+            access_token=result["AccessToken"],
+            # REFRESH_TOKEN_AUTH returns no new refresh token unless rotation is on.
+            refresh_token=result.get("RefreshToken") or refresh_token or "",
+            expires_at=time.time() + int(result["ExpiresIn"]),
+        )
+
+    def _where(self) -> str:
+        return self._endpoint_url or f"https://cognito-idp.{self._region}.amazonaws.com"
+
+    def _client(self) -> Any:
+        if self._cognito is None:
+            import boto3
+            from botocore import UNSIGNED
+            from botocore.config import Config
+
+            config = Config(
+                signature_version=UNSIGNED,
+                connect_timeout=3,
+                read_timeout=10,
+                retries={"mode": "standard", "max_attempts": 2},
+            )
+            self._cognito = boto3.client(
+                "cognito-idp",
+                region_name=self._region,
+                endpoint_url=self._endpoint_url,
+                config=config,
+            )
+        return self._cognito
+
+
+@contextmanager
+def cognito_errors(where: str, refused: type[TlfifError], refused_message: str) -> Iterator[None]:
+    """botocore's failures as the TlfifError a user can act on; `refused` is what a
+    refusal of these credentials means (LoginFailed, or SessionExpired on a refresh)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in LOGIN_REFUSED_CODES:
+            raise refused(refused_message) from None
+        if code in THROTTLE_CODES:
+            raise Throttled(
+                "Cognito is throttling logins", retry_after=THROTTLE_RETRY_SECONDS
+            ) from None
+        if code in SETUP_CODES:
+            raise ConfigError(
+                f"Cognito at {where} refused the profile's app client: {message}"
+            ) from None
+        if code == "InternalErrorException":
+            raise ServiceUnavailable(f"Cognito failed: {message}") from None
+        # UserNotConfirmedException, PasswordResetRequiredException, ...: Cognito's own
+        # words tell the user what to do.
+        raise refused(f"Cognito refused: {code}: {message}") from None
+    except BotoConnectionError:
+        # Refused, DNS, connect timeout: nothing reached Cognito.
+        raise ServiceUnreachable(
+            f"cannot reach Cognito at {where}", service="Cognito", url=where
+        ) from None
+    except BotoCoreError as exc:
+        raise ServiceUnreachable(
+            f"Cognito at {where} failed: {exc}", service="Cognito", url=where
+        ) from None

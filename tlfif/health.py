@@ -1,0 +1,68 @@
+"""The queue's health as a client sees it: does Redis answer PING, and how fast.
+
+The router serves it locally as GET /queue-health; on AWS the queue_health Lambda does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tlfif.redis_conn import RedisClient
+
+RedisHealth = Literal["ok", "slow", "error"]
+# A server that accepts the connection but never answers must not hang the check:
+# past this the queue is as good as down for a client.
+PING_TIMEOUT_SECONDS = 2.0
+
+
+class QueueHealth(BaseModel):
+    """Serialised with `by_alias=True`: {"redis", "latencyMs", "reason"}."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    redis: RedisHealth
+    latency_ms: float = Field(serialization_alias="latencyMs")
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.redis == "ok"
+
+
+async def check_queue(
+    redis: RedisClient, max_ms: float, *, timeout_seconds: float = PING_TIMEOUT_SECONDS
+) -> QueueHealth:
+    """PING Redis once; "slow" above `max_ms`, "error" if it fails or does not answer."""
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(redis.ping(), timeout=timeout_seconds)
+    except TimeoutError:
+        return QueueHealth(
+            redis="error",
+            latency_ms=_elapsed_ms(started),
+            reason=f"no answer to PING within {timeout_seconds:g} s",
+        )
+    # Any failure means "down" to the caller: redis-py's cluster client raises errors
+    # outside RedisError (RedisClusterException), and socket errors can surface raw.
+    except Exception as exc:
+        return QueueHealth(redis="error", latency_ms=_elapsed_ms(started), reason=_describe(exc))
+    latency = _elapsed_ms(started)
+    if latency > max_ms:
+        return QueueHealth(
+            redis="slow", latency_ms=latency, reason=f"PING took {latency:g} ms (max {max_ms:g})"
+        )
+    return QueueHealth(redis="ok", latency_ms=latency)
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _describe(exc: Exception) -> str:
+    # One short line for a JSON body and a log field; tracebacks belong in the log.
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
