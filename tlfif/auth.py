@@ -98,8 +98,7 @@ class TokenVerifier:
 
     def _cache_expired(self) -> bool:
         return (
-            self._fetched_at is None
-            or time.monotonic() - self._fetched_at >= self._cache_seconds
+            self._fetched_at is None or time.monotonic() - self._fetched_at >= self._cache_seconds
         )
 
     def _may_refetch(self) -> bool:

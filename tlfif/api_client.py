@@ -1,0 +1,239 @@
+"""A typed, synchronous client of the router's HTTP API, shared by the CLI and the GUI.
+
+Every failure comes back as a TlfifError subclass (tlfif/api_errors.py); a 401 refreshes
+the token and retries once, as the contract asks of clients.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Literal, Protocol, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tlfif import errors
+from tlfif.api_errors import error_from_response
+from tlfif.client_errors import (
+    ServiceUnavailable,
+    ServiceUnreachable,
+    UnexpectedResponse,
+    WaitTimedOut,
+)
+from tlfif.contracts import Accepted, InferRequest, NodePhase, Pending, Reply
+from tlfif.errors import TlfifError
+
+# The router caps ?wait at 25 s so a long poll stays inside API Gateway's 30 s limit.
+MAX_WAIT_SECONDS = 25
+CONNECT_TIMEOUT_SECONDS = 5.0
+# Beyond ?wait: the router's own checks plus a Lambda cold start.
+READ_MARGIN_SECONDS = 15.0
+# Failures that say "not now" about a job that is queued already: waiting continues.
+RETRYABLE_WHILE_WAITING = (errors.Throttled, errors.QueueUnavailable, ServiceUnavailable)
+# The pause after a "not now" that named no Retry-After.
+DEFAULT_RETRY_SECONDS = 5
+# A request that may have reached the router before the connection broke.
+MAYBE_SENT = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class TokenSource(Protocol):
+    """tlfif.session.Session, or anything else that hands out access tokens."""
+
+    def access_token(self, *, force_refresh: bool = False) -> str: ...
+
+
+class StartErrorView(BaseModel):
+    message: str
+    ts_ms: int | None = None
+
+
+class NodeStatus(BaseModel):
+    """200 body of GET /status."""
+
+    # A newer router may say more; an older client still reads what it knows.
+    model_config = ConfigDict(extra="ignore")
+
+    node: NodePhase
+    queue_depth: int
+    pending: list[str]
+    hold: Literal["manual", "budget"] | None = None
+    start_error: StartErrorView | None = None
+
+
+class Stopping(BaseModel):
+    """200 body of POST /stop."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["stopping"]
+    node: NodePhase
+
+
+class ApiClient:
+    """POST /infer, GET /result/{id}, POST /stop, GET /status for one user."""
+
+    def __init__(
+        self,
+        api_url: str,
+        tokens: TokenSource,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._tokens = tokens
+        self._http = httpx.Client(
+            base_url=self.api_url,
+            transport=transport,
+            headers={"User-Agent": f"tlfif/{client_version()}"},
+        )
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def submit(self, request: InferRequest, *, idempotency_key: str | None = None) -> Accepted:
+        """Queue a prompt. With a key, a retry after a lost answer returns the same job."""
+        body = request.model_dump(mode="json", exclude_none=True)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        # Only a keyed submit is retried after a broken connection: without the key the
+        # router could queue (and the GPU answer) the prompt twice.
+        response = self._send(
+            "POST", "/infer", json=body, headers=headers, resend=idempotency_key is not None
+        )
+        return _parse(Accepted, response)
+
+    def result(self, job_id: str, *, wait: int = 0) -> Reply | Pending:
+        """The reply if it exists, else where the job is. `wait` long-polls (capped at 25 s)."""
+        wait = max(0, min(wait, MAX_WAIT_SECONDS))
+        response = self._send(
+            "GET",
+            f"/result/{job_id}",
+            params={"wait": wait} if wait else None,
+            read_timeout=wait + READ_MARGIN_SECONDS,
+        )
+        if response.status_code == 202:
+            return _parse(Pending, response)
+        return _parse(Reply, response)
+
+    def wait_for_reply(
+        self,
+        job_id: str,
+        *,
+        on_pending: Callable[[Pending], None] | None = None,
+        on_retry: Callable[[TlfifError, float], None] | None = None,
+        poll_seconds: int = 20,
+        timeout_seconds: float = 900.0,
+        min_interval_seconds: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Reply:
+        """Long-poll until the reply exists. Every job gets one, so this ends.
+
+        Raises WaitTimedOut after `timeout_seconds`; the job itself is not cancelled.
+        """
+        deadline = time.monotonic() + timeout_seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            started = time.monotonic()
+            try:
+                answer = self.result(job_id, wait=int(min(poll_seconds, max(1.0, remaining))))
+            except RETRYABLE_WHILE_WAITING as exc:
+                after = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_SECONDS
+                pause = min(float(after), max(0.0, remaining))
+                if on_retry is not None:
+                    on_retry(exc, pause)
+                sleep(pause)
+                continue
+            if isinstance(answer, Reply):
+                return answer
+            if on_pending is not None:
+                on_pending(answer)
+            # Never a tight loop, even against a server that answers a long poll at once.
+            pause = min_interval_seconds - (time.monotonic() - started)
+            if pause > 0:
+                sleep(pause)
+        raise WaitTimedOut(f"no reply for {job_id} within {timeout_seconds:.0f} s", job_id=job_id)
+
+    def stop(self) -> Stopping:
+        return _parse(Stopping, self._send("POST", "/stop"))
+
+    def status(self) -> NodeStatus:
+        return _parse(NodeStatus, self._send("GET", "/status"))
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, int] | None = None,
+        headers: dict[str, str] | None = None,
+        resend: bool = False,
+        read_timeout: float = READ_MARGIN_SECONDS,
+    ) -> httpx.Response:
+        def build(token: str) -> httpx.Request:
+            return self._http.build_request(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
+            )
+
+        response = self._attempt(build, resend, force_refresh=False)
+        if response.status_code == 401:
+            # The contract: refresh the token, retry once; a second 401 is final.
+            response = self._attempt(build, resend, force_refresh=True)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def _attempt(
+        self, build: Callable[[str], httpx.Request], resend: bool, *, force_refresh: bool
+    ) -> httpx.Response:
+        request = build(self._tokens.access_token(force_refresh=force_refresh))
+        for attempt in (1, 2):
+            try:
+                return self._http.send(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                raise ServiceUnreachable(
+                    f"cannot reach the TL-FIF API at {self.api_url}",
+                    service="the TL-FIF API",
+                    url=self.api_url,
+                ) from None
+            except MAYBE_SENT as exc:
+                if resend and attempt == 1:
+                    continue
+                raise ServiceUnavailable(
+                    f"the TL-FIF API at {self.api_url} did not answer ({type(exc).__name__})"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(f"request to {self.api_url} failed: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _parse(model: type[Model], response: httpx.Response) -> Model:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise UnexpectedResponse(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"HTTP {response.status_code} with a body the contract does not describe: "
+            f"{exc.errors(include_url=False)[0]['msg']}"
+        ) from None
+
+
+def client_version() -> str:
+    """The installed tlfif version, for the User-Agent and `tlfif --version`."""
+    try:
+        return version("tlfif")
+    except PackageNotFoundError:
+        return "dev"

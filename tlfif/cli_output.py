@@ -1,0 +1,107 @@
+"""How `tlfif` shows answers: the reply text on stdout, everything about it on stderr.
+
+Kept apart so `tlfif infer "..." > answer.txt` captures the model's words only, and
+`--json` prints exactly one JSON document a script can parse.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from tlfif.api_client import NodeStatus, Stopping
+from tlfif.cli_errors import ExitCode
+from tlfif.contracts import Pending, Reply
+from tlfif.job_phase import DESCRIPTION, phase_of_pending
+
+HOLD_MEANING = {
+    "manual": "manual (set by `tlfif stop`; the next `tlfif infer` lifts it)",
+    "budget": "budget (the monthly budget is reached: starts are refused)",
+}
+FAILED_HINT = {
+    "expired": "no node took it in time; send it again",
+    "error": "the engine failed; send it again, or check the node's logs",
+    "cancelled": "it was cancelled",
+}
+
+
+def consoles() -> tuple[Console, Console]:
+    """stdout and stderr, read at call time so a test's captured streams are used."""
+    return _plain_console(sys.stdout), _plain_console(sys.stderr)
+
+
+def _plain_console(stream: TextIO) -> Console:
+    # Model output and ids are data, not rich markup: nothing is interpreted or wrapped.
+    return Console(file=stream, markup=False, highlight=False, emoji=False, soft_wrap=True)
+
+
+def write_json(model: BaseModel, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(model.model_dump_json() + "\n")
+
+
+def print_reply(reply: Reply, *, as_json: bool, err: Console, elapsed: float | None) -> ExitCode:
+    if as_json:
+        write_json(reply)
+    if reply.status != "done":
+        hint = FAILED_HINT.get(reply.status, "send it again")
+        err.print(f"job {reply.id} {reply.status}: {reply.error or 'no reason given'}; {hint}")
+        return ExitCode.JOB_FAILED
+    if not as_json:
+        sys.stdout.write(reply.text if reply.text.endswith("\n") else reply.text + "\n")
+        sys.stdout.flush()
+        err.print(reply_summary(reply, elapsed), style="dim")
+    return ExitCode.OK
+
+
+def reply_summary(reply: Reply, elapsed: float | None) -> str:
+    parts = [f"{elapsed:.1f} s in all"] if elapsed is not None else []
+    if reply.queued_ms is not None:
+        parts.append(f"queued {reply.queued_ms / 1000:.1f} s")
+    tokens = reply.usage.completion_tokens
+    if reply.latency_ms is not None:
+        rate = f", {tokens / (reply.latency_ms / 1000):.1f} tokens/s" if reply.latency_ms else ""
+        parts.append(f"latency {reply.latency_ms} ms{rate}")
+    parts.append(f"{reply.usage.prompt_tokens} prompt + {tokens} completion tokens")
+    if reply.model:
+        parts.append(reply.model)
+    if reply.finish_reason:
+        parts.append(f"finish: {reply.finish_reason}")
+    return " · ".join(parts)
+
+
+def print_pending(pending: Pending, *, as_json: bool, out: Console) -> ExitCode:
+    if as_json:
+        write_json(pending)
+    else:
+        out.print(f"{pending.id}: {pending.status}, {DESCRIPTION[phase_of_pending(pending)]}")
+    return ExitCode.OK
+
+
+def print_stopping(stopping: Stopping, *, as_json: bool, out: Console) -> ExitCode:
+    if as_json:
+        write_json(stopping)
+    else:
+        out.print(
+            f"node {stopping.node}: stop requested, manual hold set "
+            "(polls will not restart it; the next `tlfif infer` will)"
+        )
+    return ExitCode.OK
+
+
+def print_status(status: NodeStatus, *, as_json: bool, out: Console) -> ExitCode:
+    if as_json:
+        write_json(status)
+        return ExitCode.OK
+    table = Table.grid(padding=(0, 2))
+    table.add_row("node", status.node)
+    table.add_row("queue depth", str(status.queue_depth))
+    table.add_row("your pending jobs", "\n".join(status.pending) or "none")
+    table.add_row("hold", HOLD_MEANING.get(status.hold or "", "none"))
+    start_error = status.start_error.message if status.start_error else "none"
+    table.add_row("start error", start_error)
+    out.print(table)
+    return ExitCode.OK

@@ -1,0 +1,27 @@
+"""`TLFIF_CLI_*`: the few knobs of the `tlfif` command line, checked strictly at start."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tlfif.api_client import MAX_WAIT_SECONDS
+from tlfif.client_config import DEFAULT_PROFILE
+from tlfif.settings import StrictSettings
+
+
+class CliSettings(StrictSettings):
+    model_config = SettingsConfigDict(env_prefix="TLFIF_CLI_", extra="forbid", frozen=True)
+
+    # Read by tlfif.client_config (the profile file's path); named here so the strict
+    # check of the prefix knows it.
+    config: str | None = None
+    profile: str = DEFAULT_PROFILE
+    # One long poll's length; the router caps it at 25 s (API Gateway's 30 s limit).
+    poll_seconds: Annotated[int, Field(ge=1, le=MAX_WAIT_SECONDS)] = 20
+    # How long `infer` and `result --wait` wait before giving the id back to the user.
+    wait_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
+    # The least time between two polls, whatever the server does.
+    min_poll_interval_seconds: Annotated[float, Field(ge=0, le=10)] = 1.0

@@ -1,0 +1,41 @@
+"""What a waiting client shows: one phase of a job's way through a cold start.
+
+The router reports the job (queued | running) and the node (stopped ... ready) apart; a
+user wants one word: starting -> booting -> generating. CLI and GUI both read it here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from tlfif.contracts import Accepted, NodePhase, Pending
+
+JobPhase = Literal["queued", "starting", "booting", "generating", "stopping"]
+
+# A queued job's phase follows the node: while it is down, the job waits for the start.
+PHASE_OF_NODE: dict[NodePhase, JobPhase] = {
+    "stopped": "starting",
+    "starting": "starting",
+    "booting": "booting",
+    "ready": "queued",
+    # The node stops after this poll; a pending job makes the next poll start it again.
+    "stopping": "stopping",
+}
+
+DESCRIPTION: dict[JobPhase, str] = {
+    "queued": "queued, waiting for the node",
+    "starting": "starting the node",
+    "booting": "the node is booting and loading the model",
+    "generating": "generating",
+    "stopping": "the node is stopping; it will start again for this prompt",
+}
+
+
+def phase_of_pending(pending: Pending) -> JobPhase:
+    if pending.status == "running":
+        return "generating"
+    return PHASE_OF_NODE[pending.node]
+
+
+def phase_of_accepted(accepted: Accepted) -> JobPhase:
+    return "starting" if accepted.status == "starting" else "queued"
