@@ -90,8 +90,11 @@ class IdleTimer:
             if left == 0.0:
                 return
             timeout = POLL_SECONDS if left is None else min(left, POLL_SECONDS)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # lands as its inner wait finishes (CPython gh-86296).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait()
 
     def _capped(self, seconds: float) -> float:
         return seconds if self._cap is None else min(seconds, self._cap)

@@ -17,7 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from tlfif.errors import ConfigError
 
 # Prefixes of the deployables; the shared TLFIF_ set must not claim their names.
-DEPLOYABLE_PREFIXES = ("ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_")
+DEPLOYABLE_PREFIXES = (
+    "ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_", "HEALTH_",
+)  # fmt: skip
 
 
 class StrictSettings(BaseSettings):
@@ -84,6 +86,20 @@ class RouterSettings(StrictSettings):
     start_lock_seconds: Annotated[int, Field(ge=1, le=60)] = 10
     max_wait_seconds: Annotated[int, Field(ge=0, le=25)] = 25
     queue_health_max_ms: Annotated[int, Field(ge=1)] = 200
+    # True only on Lambda behind API Gateway's JWT authorizer: take the claims it verified
+    # from the event (requestContext.authorizer.jwt.claims) and fetch no JWKS. Anywhere
+    # else the router verifies the token itself; uvicorn refuses to start with this set.
+    trust_gateway_claims: bool = False
+    # Per-user rate limits (0 = none). POST /infer and POST /stop share the write limits;
+    # the reads (GET /result, /status, /cost) have looser ones of their own, so a client
+    # polling once a second through a 90 s cold start is never refused.
+    throttle_write_per_second: Annotated[int, Field(ge=0)] = 5
+    throttle_write_per_minute: Annotated[int, Field(ge=0)] = 20
+    throttle_read_per_second: Annotated[int, Field(ge=0)] = 10
+    throttle_read_per_minute: Annotated[int, Field(ge=0)] = 300
+    # Pending jobs one user may hold (0 = no cap): a runaway loop cannot flood the queue
+    # before the node wakes.
+    user_pending_cap: Annotated[int, Field(ge=0)] = 20
 
     _split_ids = field_validator("client_ids", mode="before")(_comma_list)
 
@@ -102,6 +118,8 @@ class WatcherSettings(StrictSettings):
     engine_api_key: str = "none"
     engine_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
     engine_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    # First pause between engine attempts; it doubles on each retry.
+    engine_retry_backoff_seconds: Annotated[float, Field(ge=0, le=30)] = 1.0
     # vLLM batches concurrent requests; one job at a time would waste the GPU.
     concurrency: Annotated[int, Field(ge=1, le=64)] = 4
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
@@ -114,3 +132,59 @@ class WatcherSettings(StrictSettings):
     node_id: str | None = None
     ready_parameter_prefix: str = "/tl-fif/ready/"
     redis_backoff_max_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # On SIGTERM, how long running jobs may finish; keep below supervisord's stopwaitsecs.
+    shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+
+class HealthSettings(StrictSettings):
+    """`TLFIF_HEALTH_*`: the queue_health Lambda."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_HEALTH_", extra="forbid", frozen=True)
+
+    # The seed's limit (RED-004): a PING slower than this is a failed check.
+    max_ms: Annotated[int, Field(ge=1)] = 200
+
+
+class CostSettings(StrictSettings):
+    """`TLFIF_COST_*`: the cost_publisher Lambda (GET /cost reads what it stores)."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_COST_", extra="forbid", frozen=True)
+
+    # The AWS Budgets budget whose CalculatedSpend is read (no per-call charge); empty:
+    # Cost Explorer only.
+    budget_name: str = "tl-fif-monthly"
+    # DescribeBudget needs the account id; empty: the Lambda's own (from its ARN, else STS).
+    account_id: str = ""
+    # Cost Explorer bills $0.01 per request and refreshes a few times a day: at most one
+    # call per this many hours, whatever the schedule.
+    explorer_min_interval_hours: Annotated[float, Field(ge=1, le=744)] = 8.0
+    # EUR per USD. An SSM parameter, when named, wins over the fixed rate.
+    usd_to_eur: Annotated[float, Field(gt=0, le=10)] = 0.92
+    usd_to_eur_parameter: str = ""
+    # On-demand price of the node, for the live estimate: g4dn.xlarge Linux, eu-central-1.
+    node_hourly_usd: Annotated[float, Field(ge=0, le=1000)] = 0.658
+
+
+class BudgetSettings(StrictSettings):
+    """`TLFIF_BUDGET_*`: the budget_killer Lambda."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_BUDGET_", extra="forbid", frozen=True)
+
+    # Act only on alerts of this budget; empty: any AWS Budgets alert that reaches the topic.
+    name: str = ""
+
+
+class CheckSettings(StrictSettings):
+    """`TLFIF_CHECK_*`: the scheduled check (a Lambda each minute, a loop locally)."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_CHECK_", extra="forbid", frozen=True)
+
+    # A node with no job for its idle time plus this is stopped (the watcher failed).
+    idle_grace_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    # The idle time when no heartbeat has told it: the most a job may ask (30 min), so the
+    # safety net never stops a node before its own watcher would have.
+    fallback_idle_seconds: Annotated[int, Field(ge=60, le=7200)] = 1800
+    # At most this many pending ids are looked at per run for expired jobs.
+    expired_scan_limit: Annotated[int, Field(ge=1, le=100000)] = 1000
+    ec2_state_cache_seconds: Annotated[int, Field(ge=1, le=300)] = 15
+    start_lock_seconds: Annotated[int, Field(ge=1, le=60)] = 10

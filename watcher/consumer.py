@@ -1,0 +1,82 @@
+"""One worker of the consume loop: claim the next job, answer it, repeat.
+
+The node runs `concurrency` of these side by side, because vLLM batches concurrent
+requests: one job at a time would leave most of the GPU idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tlfif.errors import QueueUnavailable
+from tlfif.idle import IdleTimer
+from tlfif.queue import JobQueue
+from watcher.claim_gate import ClaimGate
+from watcher.job_runner import JobRunner
+from watcher.logs import log_event
+from watcher.redis_health import Backoff, RedisHealth
+
+log = logging.getLogger(__name__)
+
+
+class Consumer:
+    """Claims through the gate and tells the idle timer when each job starts and ends."""
+
+    def __init__(
+        self,
+        node: str,
+        queue: JobQueue,
+        runner: JobRunner,
+        gate: ClaimGate,
+        idle: IdleTimer,
+        health: RedisHealth,
+        claim_timeout_seconds: float,
+        backoff_max_seconds: float,
+    ) -> None:
+        self.node = node
+        self.queue = queue
+        self.runner = runner
+        self.gate = gate
+        self.idle = idle
+        self.health = health
+        self.claim_timeout_seconds = claim_timeout_seconds
+        self.backoff = Backoff(backoff_max_seconds)
+
+    async def run(self) -> None:
+        """Work until the gate closes."""
+        while True:
+            async with self.gate.claiming() as admitted:
+                if not admitted:
+                    return
+                job_id, retry_in = await self._claim()
+                if job_id is not None:
+                    # Before leaving the gate: a paused gate means no job claimed unstarted.
+                    self.idle.job_started()
+            if job_id is not None:
+                self.idle.job_finished(await self._answer(job_id))
+            elif retry_in:
+                # Outside the gate, so a stop decision never waits on a backoff.
+                await asyncio.sleep(retry_in)
+
+    async def _claim(self) -> tuple[str | None, float]:
+        """The next job id (or None when the wait ran out), and how long to back off."""
+        try:
+            job_id = await self.queue.claim_next(self.node, self.claim_timeout_seconds)
+        except QueueUnavailable as exc:
+            delay = self.backoff.next_delay()
+            self.health.failed(exc, delay)
+            return None, delay
+        self.backoff.reset()
+        self.health.answered()
+        if job_id is not None:
+            log_event(log, "job_claimed", jobId=job_id)
+        return job_id, 0.0
+
+    async def _answer(self, job_id: str) -> int:
+        try:
+            return await self.runner.answer(job_id)
+        except asyncio.CancelledError:
+            # Cut off by the shutdown grace: the id stays in flight for the next start.
+            log_event(log, "job_abandoned", logging.WARNING, jobId=job_id)
+            raise

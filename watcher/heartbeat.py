@@ -1,0 +1,84 @@
+"""The node's heartbeat in Redis: what the router reads to know the node is booting, ready
+or stopping, without any AWS call.
+
+Each beat lives 3 x the interval, so one lost beat does not make a live node look dead,
+while a dead node's jobs are requeued within a few intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from tlfif.errors import QueueUnavailable
+from tlfif.nodes import HeartbeatState, NodeRegistry
+from watcher.redis_health import RedisHealth
+
+log = logging.getLogger(__name__)
+
+TTL_INTERVALS = 3
+
+
+class HeartbeatLoop:
+    """Beats every `interval_seconds`, and at once whenever the state changes."""
+
+    def __init__(
+        self,
+        registry: NodeRegistry,
+        node: str,
+        interval_seconds: float,
+        health: RedisHealth,
+        active_jobs: Callable[[], int],
+    ) -> None:
+        self.registry = registry
+        self.node = node
+        self.interval_seconds = interval_seconds
+        self.ttl_seconds = TTL_INTERVALS * interval_seconds
+        self.health = health
+        self.active_jobs = active_jobs
+        self._state: HeartbeatState = "booting"
+        self._changed = asyncio.Event()
+        # The stop script writes "stopping" itself; a beat must not slip in between its
+        # decision and this loop learning of it, or "ready" would overwrite "stopping".
+        self._lock = asyncio.Lock()
+
+    @property
+    def state(self) -> HeartbeatState:
+        return self._state
+
+    def set_state(self, state: HeartbeatState) -> None:
+        if state != self._state:
+            self._state = state
+            self._changed.set()
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """No beat is written inside this block."""
+        async with self._lock:
+            yield
+
+    async def run(self) -> None:
+        """Beat until cancelled."""
+        while True:
+            self._changed.clear()
+            await self.beat_once()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+            # that lands as the event fires (CPython gh-86296), and this loop would go on.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval_seconds):
+                    await self._changed.wait()
+
+    async def beat_once(self) -> bool:
+        """One beat; False (and the outage logged) when Redis did not take it."""
+        async with self._lock:
+            try:
+                await self.registry.beat(
+                    self.node, self._state, self.ttl_seconds, active=self.active_jobs()
+                )
+            except QueueUnavailable as exc:
+                self.health.failed(exc, self.interval_seconds)
+                return False
+        self.health.answered()
+        return True

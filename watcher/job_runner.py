@@ -1,0 +1,177 @@
+"""Running one claimed job to its reply: load it, generate, write the reply once, ack.
+
+The id stays in the node's in-flight list until the ack, so a crash or a Redis outage at
+any step leaves it to be reclaimed and run again; the write-once reply makes that safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, now_ms
+from tlfif.delivery import deliver, expired_reply
+from tlfif.errors import EngineError, QueueUnavailable, ReplyStoreError
+from tlfif.ports import ReplyStore
+from tlfif.queue import JobQueue
+from tlfif.settings import WatcherSettings
+from watcher.engine import Completion, EngineClient
+from watcher.logs import log_event
+from watcher.redis_health import Backoff, RedisHealth
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class JobRunner:
+    """Answers claimed jobs for one node. Safe to share between worker tasks."""
+
+    def __init__(
+        self,
+        node: str,
+        queue: JobQueue,
+        store: ReplyStore,
+        engine: EngineClient,
+        health: RedisHealth,
+        settings: WatcherSettings,
+    ) -> None:
+        self.node = node
+        self.queue = queue
+        self.store = store
+        self.engine = engine
+        self.health = health
+        self.settings = settings
+
+    async def answer(self, job_id: str) -> int:
+        """Give claimed `job_id` its one reply and ack it; returns the idle minutes it asks.
+
+        Redis and S3 failures are retried until they pass (the job is never dropped); the
+        engine is retried a bounded number of times, then the reply says "error".
+        """
+        started_ms = now_ms()
+        try:
+            job = await self._keep_trying(lambda: self.queue.load_claimed(job_id))
+            if job is None:
+                return await self._answer_expired(job_id)
+            reply = await self._generate(job, started_ms)
+            await self._finish(job_id, job.sub, job.reply_key, reply)
+            return job.idle
+        except Exception as exc:  # a bug or an unreadable job body: still answer the owner
+            # The type only: a validation error's text would quote the prompt.
+            log_event(log, "job_crashed", logging.ERROR, jobId=job_id, error=type(exc).__name__)
+            await self._answer_crashed(job_id, exc)
+            return DEFAULT_IDLE_MINUTES
+
+    async def _answer_expired(self, job_id: str) -> int:
+        owner = await self._keep_trying(lambda: self.queue.owner(job_id))
+        if owner is None:
+            # Neither body nor owner (the owner key outlives the job by a day): nobody to
+            # answer, so only forget the id.
+            log_event(log, "job_unknown", logging.WARNING, jobId=job_id)
+            await self._keep_trying(lambda: self.queue.ack(self.node, job_id, None))
+            return DEFAULT_IDLE_MINUTES
+        await self._finish(job_id, owner.sub, owner.reply_key, expired_reply(job_id, owner))
+        return DEFAULT_IDLE_MINUTES
+
+    async def _answer_crashed(self, job_id: str, exc: Exception) -> None:
+        owner = await self._keep_trying(lambda: self.queue.owner(job_id))
+        error = f"the watcher failed on this job ({type(exc).__name__})"
+        reply = Reply(id=job_id, status="error", error=error)
+        if owner is None:
+            await self._keep_trying(lambda: self.queue.ack(self.node, job_id, None))
+        else:
+            await self._finish(job_id, owner.sub, owner.reply_key, reply)
+
+    async def _generate(self, job: Job, started_ms: int) -> Reply:
+        began = time.monotonic()
+        completion, error = await self._complete(job)
+        timing = {
+            "latency_ms": int((time.monotonic() - began) * 1000),
+            "queued_ms": max(0, started_ms - job.created_ms),
+        }
+        if completion is None:
+            message = error.message if error else "engine failed"
+            return Reply(
+                id=job.id, status="error", model=self.engine.model, error=message, **timing
+            )
+        return Reply(
+            id=job.id,
+            status="done",
+            text=completion.text,
+            model=completion.model,
+            usage=completion.usage,
+            finish_reason=completion.finish_reason,
+            **timing,
+        )
+
+    async def _complete(self, job: Job) -> tuple[Completion | None, EngineError | None]:
+        """The engine's reply, retried with doubling pauses; (None, last error) after that."""
+        delay = self.settings.engine_retry_backoff_seconds
+        attempts = self.settings.engine_retries + 1
+        error: EngineError | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.engine.complete(job.messages, job.params), None
+            except EngineError as exc:
+                error = exc
+                log_event(
+                    log,
+                    "engine_attempt_failed",
+                    logging.WARNING,
+                    jobId=job.id,
+                    attempt=attempt,
+                    of=attempts,
+                    error=exc.message,
+                )
+            if attempt < attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+        return None, error
+
+    async def _finish(self, job_id: str, sub: str, reply_key: str, reply: Reply) -> None:
+        """Write the reply once, signal it, then ack: in that order, so an ack never
+        forgets a job whose reply is not safely written."""
+        written = False
+
+        async def deliver_once() -> None:
+            nonlocal written
+            # A retry after a lost done signal finds the reply written (412): still ours.
+            written = await deliver(self.queue, self.store, reply_key, reply) or written
+
+        await self._keep_trying(deliver_once)
+        await self._keep_trying(lambda: self.queue.ack(self.node, job_id, sub))
+        log_event(
+            log,
+            "job_answered",
+            jobId=job_id,
+            status=reply.status,
+            latencyMs=reply.latency_ms,
+            queuedMs=reply.queued_ms,
+            finishReason=reply.finish_reason,
+            completionTokens=reply.usage.completion_tokens,
+            written=written,
+        )
+
+    async def _keep_trying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call` until it passes, backing off while Redis or S3 is unreachable."""
+        backoff = Backoff(self.settings.redis_backoff_max_seconds)
+        while True:
+            try:
+                result = await call()
+            except QueueUnavailable as exc:
+                delay = backoff.next_delay()
+                self.health.failed(exc, delay)
+            except ReplyStoreError as exc:
+                delay = backoff.next_delay()
+                log_event(
+                    log, "reply_store_failed", logging.WARNING, error=exc.message,
+                    retryInSeconds=delay,
+                )  # fmt: skip
+            else:
+                self.health.answered()
+                return result
+            await asyncio.sleep(delay)

@@ -1,0 +1,73 @@
+"""`python -m watcher`: read the settings, wire the AWS adapters, run the node, exit.
+
+Exit status: 0 after a self-stop or a SIGTERM/SIGINT; 1 when the engine never became
+ready or the watcher failed; 2 for a bad setting (named in the log line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from tlfif.aws.imds import ImdsSelfStop
+from tlfif.aws.s3 import S3ReplyStore
+from tlfif.aws.ssm import SsmReadinessMarker
+from tlfif.errors import ConfigError, TlfifError
+from tlfif.metrics import EmfMetrics
+from tlfif.nodes import NodeRegistry
+from tlfif.queue import JobQueue
+from tlfif.redis_conn import connect
+from tlfif.settings import CommonSettings, WatcherSettings
+from watcher.engine import EngineClient
+from watcher.logs import configure_logging, log_event
+from watcher.node import NodePorts, WatcherNode
+
+log = logging.getLogger("watcher")
+
+SERVICE = "watcher"
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def main() -> int:
+    configure_logging()
+    try:
+        common = CommonSettings.load()
+        settings = WatcherSettings.load()
+    except ConfigError as exc:
+        log_event(log, "config_error", logging.ERROR, error=exc.message)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(serve(common, settings))
+    except TlfifError as exc:
+        log_event(log, "watcher_failed", logging.ERROR, error=exc.message)
+    except Exception:
+        log.exception("watcher_crashed")
+    return EXIT_FAILED
+
+
+async def serve(common: CommonSettings, settings: WatcherSettings) -> int:
+    self_stop = ImdsSelfStop(settings.imds_url, common.region)
+    # Outside EC2 (the local stack, tests) the node id is set; on the node IMDS tells it.
+    node_id = settings.node_id
+    if not node_id:
+        node_id = await asyncio.to_thread(self_stop.instance_id)
+    redis = connect(common.redis_url, cluster=common.redis_cluster)
+    engine = EngineClient.from_settings(settings)
+    ports = NodePorts(
+        store=S3ReplyStore(common.bucket, common.region),
+        self_stop=self_stop,
+        marker=SsmReadinessMarker(common.region, settings.ready_parameter_prefix),
+        metrics=EmfMetrics(SERVICE),
+    )
+    queue = JobQueue(redis, job_ttl_seconds=common.job_ttl_seconds)
+    node = WatcherNode(settings, node_id, queue, NodeRegistry(redis), engine, ports)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, node.request_shutdown)
+    try:
+        reason = await node.run()
+    finally:
+        await engine.aclose()
+        await redis.aclose()
+    return EXIT_FAILED if reason == "engine_not_ready" else EXIT_OK

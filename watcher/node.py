@@ -1,0 +1,223 @@
+"""The GPU node's daemon from start to exit: reclaim, boot, ready, consume, stop.
+
+Start: put back what this node held in flight, heartbeat "booting", wait for the engine.
+Ready: heartbeat "ready", mark the seed's SSM parameter, arm the idle timer, and only now
+start claiming. Exit: when the idle stopper has stopped the node, or on SIGTERM/SIGINT
+after running jobs finish (bounded by shutdown_grace_seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from tlfif.contracts import now_ms
+from tlfif.errors import QueueUnavailable
+from tlfif.idle import IdleTimer
+from tlfif.nodes import NodeRegistry
+from tlfif.ports import Metrics, ReadinessMarker, ReplyStore, SelfStop
+from tlfif.queue import JobQueue
+from tlfif.settings import WatcherSettings
+from watcher.claim_gate import ClaimGate
+from watcher.consumer import Consumer
+from watcher.engine import EngineClient
+from watcher.heartbeat import HeartbeatLoop
+from watcher.idle_stop import IdleStopper
+from watcher.job_runner import JobRunner
+from watcher.logs import log_event
+from watcher.redis_health import Backoff, RedisHealth
+
+log = logging.getLogger(__name__)
+
+READY_POLL_SECONDS = 0.5
+CANCEL_RECHECK_SECONDS = 1.0
+
+StopReason = Literal["idle", "shutdown", "engine_not_ready"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NodePorts:
+    """The outside world the node talks to besides Redis and its engine."""
+
+    store: ReplyStore
+    self_stop: SelfStop
+    marker: ReadinessMarker
+    metrics: Metrics
+
+
+class WatcherNode:
+    """One node's watcher. `run()` returns why it stopped; `request_shutdown()` is what
+    the SIGTERM/SIGINT handler calls."""
+
+    def __init__(
+        self,
+        settings: WatcherSettings,
+        node_id: str,
+        queue: JobQueue,
+        registry: NodeRegistry,
+        engine: EngineClient,
+        ports: NodePorts,
+    ) -> None:
+        self.settings = settings
+        self.node_id = node_id
+        self.queue = queue
+        self.engine = engine
+        self.ports = ports
+        self.health = RedisHealth()
+        self.idle = IdleTimer(cap_seconds=settings.idle_cap_seconds)
+        self.gate = ClaimGate()
+        self.heartbeat = HeartbeatLoop(
+            registry, node_id, settings.heartbeat_seconds, self.health, self._active_jobs
+        )
+        self.runner = JobRunner(node_id, queue, ports.store, engine, self.health, settings)
+        self.stopper = IdleStopper(
+            self.idle, self.gate, self.heartbeat, registry, queue, ports.self_stop,
+            ports.metrics, self.health, settings.redis_backoff_max_seconds,
+        )  # fmt: skip
+        self._shutdown = asyncio.Event()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def run(self) -> StopReason:
+        log_event(log, "node_starting", node=self.node_id)
+        beat = self._spawn(self.heartbeat.run(), "heartbeat")
+        try:
+            reason = await self._serve()
+            if reason == "shutdown":
+                self.heartbeat.set_state("stopping")
+                await self.heartbeat.beat_once()
+            log_event(log, "node_exit", node=self.node_id, reason=reason)
+            return reason
+        finally:
+            await cancel_all([beat, *self._background])
+
+    async def _serve(self) -> StopReason:
+        if not await self._unless_shutdown(self._reclaim()):
+            return "shutdown"
+        ready = await self._unless_shutdown(self._wait_engine_ready())
+        if ready is None:
+            return "shutdown"
+        if not ready:
+            log_event(
+                log, "engine_not_ready", logging.ERROR,
+                timeoutSeconds=self.settings.readiness_timeout_seconds,
+            )  # fmt: skip
+            return "engine_not_ready"
+        self._become_ready()
+        workers = [
+            self._spawn(self._consumer().run(), f"worker-{n}")
+            for n in range(self.settings.concurrency)
+        ]
+        reason = await self._until_stop(workers)
+        await self.gate.close()
+        await self._drain(workers)
+        return reason
+
+    async def _reclaim(self) -> bool:
+        """This node's own in-flight jobs go back to run next (a restart after a crash)."""
+        backoff = Backoff(self.settings.redis_backoff_max_seconds)
+        while True:
+            try:
+                moved = await self.queue.reclaim(self.node_id)
+            except QueueUnavailable as exc:
+                delay = backoff.next_delay()
+                self.health.failed(exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.health.answered()
+            log_event(log, "inflight_reclaimed", count=moved)
+            return True
+
+    async def _wait_engine_ready(self) -> bool:
+        deadline = time.monotonic() + self.settings.readiness_timeout_seconds
+        while not await self.engine.ready():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(READY_POLL_SECONDS)
+        return True
+
+    def _become_ready(self) -> None:
+        self.heartbeat.set_state("ready")
+        self.idle.mark_ready()
+        self._spawn(self._mark_ready(now_ms()), "readiness-marker")
+        log_event(log, "node_ready", node=self.node_id, idleSeconds=self.idle.window_seconds)
+
+    async def _mark_ready(self, ready_ms: int) -> None:
+        """The operators' SSM parameter. Off the claim path, and never fatal: the router
+        reads readiness from the heartbeat, not from here."""
+        try:
+            instance_id = await asyncio.to_thread(self.ports.self_stop.instance_id)
+            await asyncio.to_thread(self.ports.marker.mark_ready, instance_id, ready_ms)
+        except Exception as exc:  # any adapter failure (IMDS, SSM, credentials) only logs
+            log_event(log, "ready_mark_failed", logging.WARNING, error=repr(exc))
+
+    def _consumer(self) -> Consumer:
+        return Consumer(
+            self.node_id, self.queue, self.runner, self.gate, self.idle, self.health,
+            self.settings.claim_timeout_seconds, self.settings.redis_backoff_max_seconds,
+        )  # fmt: skip
+
+    async def _until_stop(self, workers: list[asyncio.Task[None]]) -> StopReason:
+        """Wait for the idle stop or a shutdown request; a worker that dies is a bug and
+        ends the node loudly rather than leave it consuming at part strength."""
+        stopper = self._spawn(self.stopper.run(), "idle-stopper")
+        shutdown = self._spawn(self._shutdown.wait(), "shutdown")
+        done, _ = await asyncio.wait(
+            [stopper, shutdown, *workers], return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done:
+            if task in workers:
+                task.result()  # raises the worker's error
+                raise RuntimeError(f"{task.get_name()} ended on its own")
+        if stopper in done:
+            stopper.result()
+            return "idle"
+        await cancel_all([stopper])
+        return "shutdown"
+
+    async def _drain(self, workers: list[asyncio.Task[None]]) -> None:
+        """Let running jobs finish; after the grace, what is left stays in flight and is
+        reclaimed at the next start."""
+        grace = self.settings.shutdown_grace_seconds
+        _, unfinished = await asyncio.wait(workers, timeout=grace) if workers else (set(), set())
+        await cancel_all(unfinished)
+        if unfinished:
+            log_event(log, "drain_timeout", logging.WARNING, graceSeconds=grace)
+
+    async def _unless_shutdown(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """`work`'s result, or None if a shutdown was requested first (work is cancelled)."""
+        task = asyncio.ensure_future(work)
+        shutdown = asyncio.ensure_future(self._shutdown.wait())
+        await asyncio.wait([task, shutdown], return_when=asyncio.FIRST_COMPLETED)
+        shutdown.cancel()
+        if task.done():
+            return task.result()
+        await cancel_all([task])
+        return None
+
+    def _spawn(self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def _active_jobs(self) -> int:
+        return self.idle.active_jobs
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until each has ended, cancelling again if one carries on:
+    on Python 3.11 asyncio.wait_for (IdleTimer uses it) can swallow a cancel that lands as
+    its inner wait completes (CPython gh-86296)."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_RECHECK_SECONDS)
