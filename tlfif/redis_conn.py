@@ -16,6 +16,10 @@ from tlfif.errors import QueueUnavailable
 
 RedisClient: TypeAlias = Redis | RedisCluster
 
+# redis-py 8 reads with a 5 s socket timeout by default, which cuts a BLMOVE that is
+# meant to block: /result?wait blocks up to 25 s, a watcher's claim up to 30 s.
+SOCKET_TIMEOUT_SECONDS = 40.0
+
 
 def connect(url: str, *, cluster: bool = False) -> RedisClient:
     """A client for `url` (credentials and TLS come from the URL itself).
@@ -23,10 +27,16 @@ def connect(url: str, *, cluster: bool = False) -> RedisClient:
     Cluster mode is for ElastiCache Serverless and other cluster-mode servers; every TL-FIF
     key shares the {tlfif} hash tag, so all commands land on one slot either way.
     """
-    # socket_timeout stays unset: BLMOVE blocks for up to its own timeout.
     if cluster:
-        return RedisCluster.from_url(url, decode_responses=True, socket_connect_timeout=5)
-    return Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+        return RedisCluster.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        )
+    return Redis.from_url(
+        url, decode_responses=True, socket_connect_timeout=5, socket_timeout=SOCKET_TIMEOUT_SECONDS
+    )
 
 
 def load_script(client: RedisClient, name: str) -> AsyncScript:

@@ -159,3 +159,12 @@ async def test_user_pending_cap(client: RedisClient) -> None:
     with pytest.raises(Throttled):
         await queue.enqueue(make_job())
     await queue.enqueue(make_job(sub="bob"))
+
+
+async def test_a_wait_longer_than_redis_py_default_socket_timeout(
+    redis_server: RedisServer,
+) -> None:
+    # redis-py 8 reads with a 5 s timeout unless told otherwise; a long poll blocks longer.
+    client = connect(redis_server.url)
+    assert not await JobQueue(client).wait_done(make_job().id, timeout=6)
+    await client.aclose()
