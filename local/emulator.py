@@ -1,0 +1,127 @@
+"""The AWS emulator: moto's server mode, seeded as infra would leave an account.
+
+Seeded: the node instance (stopped, tagged env=tinyllama), the replies bucket, and a Cognito
+user pool with an app client (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH) and a confirmed demo
+user. moto signs real RS256 tokens naming AWS's issuer, and serves their keys itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.processes import ChildProcess, stopped_on_failure, wait_until_answers
+
+# An x86 Amazon Linux AMI from moto's built-in catalogue; moto validates none by default.
+AMI_ID = "ami-760aaa0f"
+INSTANCE_TYPE = "g4dn.xlarge"
+# moto accepts any credentials; these only have to look like keys.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+START_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class EmulatedAccount:
+    """What the seeding created, and where its parts answer."""
+
+    endpoint_url: str
+    region: str
+    instance_id: str
+    bucket: str
+    user_pool_id: str
+    client_id: str
+
+    @property
+    def issuer(self) -> str:
+        # moto names AWS's issuer in its tokens, but serves the keys at its own address.
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json"
+
+
+def start_moto(port: int, env: Mapping[str, str], log_dir: Path) -> tuple[ChildProcess, str]:
+    """moto's server on 127.0.0.1:`port`; returns it and its URL once it answers."""
+    args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    moto = ChildProcess("moto", args, env, log_dir)
+    url = f"http://127.0.0.1:{port}"
+    with stopped_on_failure(moto):
+        wait_until_answers(moto, f"{url}/moto-api/", START_TIMEOUT_SECONDS)
+    return moto, url
+
+
+def aws_client(service: str, endpoint_url: str, region: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def seed_account(
+    endpoint_url: str,
+    region: str,
+    bucket: str,
+    node_tag: tuple[str, str],
+    demo_user: tuple[str, str],
+) -> EmulatedAccount:
+    s3 = aws_client("s3", endpoint_url, region)
+    # us-east-1 is S3's default location and refuses to be named as one.
+    location = {} if region == "us-east-1" else {"LocationConstraint": region}
+    s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": location} if location else {}))
+    pool_id, client_id = _seed_cognito(aws_client("cognito-idp", endpoint_url, region), demo_user)
+    return EmulatedAccount(
+        endpoint_url=endpoint_url,
+        region=region,
+        instance_id=_seed_node(aws_client("ec2", endpoint_url, region), node_tag),
+        bucket=bucket,
+        user_pool_id=pool_id,
+        client_id=client_id,
+    )
+
+
+def _seed_node(ec2: Any, node_tag: tuple[str, str]) -> str:
+    key, value = node_tag
+    reservation = ec2.run_instances(
+        ImageId=AMI_ID,
+        InstanceType=INSTANCE_TYPE,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": key, "Value": value}]}],
+    )
+    instance_id = str(reservation["Instances"][0]["InstanceId"])
+    # infra leaves the node stopped: the first prompt is a cold start.
+    ec2.stop_instances(InstanceIds=[instance_id])
+    return instance_id
+
+
+def _seed_cognito(cognito: Any, demo_user: tuple[str, str]) -> tuple[str, str]:
+    username, password = demo_user
+    pool_id = str(cognito.create_user_pool(PoolName="tl-fif-local")["UserPool"]["Id"])
+    client_id = str(
+        cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName="tl-fif-cli",
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )["UserPoolClient"]["ClientId"]
+    )
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
+    # Permanent: no NEW_PASSWORD_REQUIRED challenge on the first login.
+    cognito.admin_set_user_password(
+        UserPoolId=pool_id, Username=username, Password=password, Permanent=True
+    )
+    return pool_id, client_id
+
+
+def instance_state(ec2: Any, instance_id: str) -> str:
+    """The instance's state name (pending, running, stopping, stopped, ...)."""
+    answer = ec2.describe_instances(InstanceIds=[instance_id])
+    return str(answer["Reservations"][0]["Instances"][0]["State"]["Name"])

@@ -1,0 +1,53 @@
+"""`TLFIF_LOCAL_*`: how `python -m local` (`make up`) runs the whole system on one machine.
+
+Region, bucket and the node's tag come from the shared `TLFIF_*` set (CommonSettings), so
+the local stack names them as a deployed one would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tlfif.settings import StrictSettings
+
+# 0 means "any free loopback port".
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class LocalSettings(StrictSettings):
+    """`TLFIF_LOCAL_*`."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_LOCAL_", extra="forbid", frozen=True)
+
+    # What a cold start costs besides loading the model; a g4dn takes ~40-90 s to boot.
+    boot_delay_seconds: Annotated[float, Field(ge=0, le=600)] = 4.0
+    # Caps every job's idle minutes (TLFIF_WATCHER_IDLE_CAP_SECONDS), so a self-stop is seen
+    # in seconds; unset, the job's own idle minutes (default 5) apply.
+    idle_cap_seconds: Annotated[float, Field(gt=0)] | None = None
+    # Any OpenAI-compatible /v1 base URL (vLLM, Ollama, a remote endpoint): no llama.cpp
+    # server is started then, and engine_model must name a model that server serves.
+    engine_url: str | None = None
+    engine_model: str = "gemma-3-270m"
+    # The local server's chat format: alpaca-instruct (local/llama_server.py says why) or any
+    # of llama-cpp-python's own (gemma, chatml, alpaca, ...).
+    chat_format: str = "alpaca-instruct"
+    engine_context_tokens: Annotated[int, Field(ge=256, le=32768)] = 2048
+    # Threads for generation and prompt reading; unset, half the cores (llama.cpp's default).
+    engine_threads: Annotated[int, Field(ge=1, le=256)] | None = None
+    router_port: Port = 0
+    moto_port: Port = 0
+    redis_port: Port = 0
+    imds_port: Port = 0
+    engine_port: Port = 0
+    demo_username: str = "demo"
+    demo_password: str = "Demo-passw0rd!"
+    # Which profile of the client config `make up` writes (`tlfif --profile`).
+    profile: str = "local"
+    # Logs, sockets and pid files; unset, a fresh temporary directory.
+    run_dir: Path | None = None
+    # How often the node agent reads the emulated instance's state.
+    poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5

@@ -1,0 +1,192 @@
+"""The whole system on one machine: AWS emulator, Redis, IMDS, router, node agent.
+
+Start order follows the dependencies (the router needs Redis and moto; the IMDS needs the
+seeded instance's id). `stop()` stops the node first, then every server, newest first; it
+is safe after a start that failed or was interrupted half-way.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from local.agent import NodeAgent
+from local.emulator import EmulatedAccount, aws_client, seed_account, start_moto
+from local.environment import child_env, engine_env
+from local.llama_server import engine_args, model_path
+from local.node import LocalNode, NodeSpec
+from local.processes import (
+    ChildProcess,
+    pick_port,
+    stop_all_started,
+    stopped_on_failure,
+    wait_until_answers,
+)
+from local.redis_server import start_redis
+from local.settings import LocalSettings
+from tlfif.client_config import StackConfig, save_profile
+from tlfif.settings import CommonSettings
+
+START_TIMEOUT_SECONDS = 60.0
+ROUTER_ARGS = ["-m", "uvicorn", "--factory", "router.asgi:create_app_from_env",
+               "--host", "127.0.0.1", "--no-access-log"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StackAddresses:
+    """Where each part listens, for the banner."""
+
+    router_url: str
+    moto_url: str
+    redis_url: str
+    imds_url: str
+    engine_url: str
+    engine_model: str
+    local_engine: bool
+    run_dir: Path
+    profile_path: Path
+    account: EmulatedAccount
+
+
+class LocalStack:
+    def __init__(
+        self, settings: LocalSettings, common: CommonSettings, say: Callable[[str], None]
+    ) -> None:
+        self.settings = settings
+        self.common = common
+        self.say = say
+        self._agent_stop = threading.Event()
+        self._agent_thread: threading.Thread | None = None
+
+    def start(self) -> StackAddresses:
+        settings = self.settings
+        run_dir = settings.run_dir or Path(tempfile.mkdtemp(prefix="tlfif-local-"))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        # Assembled (and its sha256 checked) now, not on the first boot.
+        model = None if settings.engine_url else model_path()
+        account = self._start_emulator(run_dir)
+        _, redis_url = start_redis(pick_port(settings.redis_port), child_env(), run_dir)
+        aws_env = child_env(
+            aws_endpoint_url=account.endpoint_url,
+            region=account.region,
+            shared={"TLFIF_REDIS_URL": redis_url, "TLFIF_BUCKET": account.bucket},
+        )
+        imds_args = ["-m", "local.imds", "--instance-id", account.instance_id,
+                     "--region", account.region, "--host", "127.0.0.1"]  # fmt: skip
+        imds_url = self._serve("imds", imds_args, settings.imds_port, child_env(), run_dir,
+                               probe="/latest/api/token")  # fmt: skip
+        router_env = {
+            **aws_env,
+            "TLFIF_ROUTER_COGNITO_ISSUER": account.issuer,
+            "TLFIF_ROUTER_JWKS_URL": account.jwks_url,
+            "TLFIF_ROUTER_CLIENT_IDS": account.client_id,
+        }
+        router_url = self._serve(
+            "router", ROUTER_ARGS, settings.router_port, router_env, run_dir, probe="/ping"
+        )
+        engine_url = self._start_agent(account, aws_env, imds_url, model, run_dir)
+        return StackAddresses(
+            router_url=router_url,
+            moto_url=account.endpoint_url,
+            redis_url=redis_url,
+            imds_url=imds_url,
+            engine_url=engine_url,
+            engine_model=settings.engine_model,
+            local_engine=model is not None,
+            run_dir=run_dir,
+            profile_path=self._save_profile(account, router_url),
+            account=account,
+        )
+
+    def stop(self) -> None:
+        """Node first (its watcher may still be writing a reply), then every server."""
+        self._agent_stop.set()
+        if self._agent_thread is not None:
+            self._agent_thread.join()
+        stop_all_started()
+
+    def _start_emulator(self, run_dir: Path) -> EmulatedAccount:
+        _, moto_url = start_moto(pick_port(self.settings.moto_port), child_env(), run_dir)
+        return seed_account(
+            moto_url,
+            self.common.region,
+            self.common.bucket,
+            (self.common.node_tag_key, self.common.node_tag_value),
+            (self.settings.demo_username, self.settings.demo_password),
+        )
+
+    def _serve(
+        self,
+        name: str,
+        python_args: list[str],
+        port_setting: int,
+        env: Mapping[str, str],
+        run_dir: Path,
+        probe: str,
+    ) -> str:
+        """A Python server as a child on 127.0.0.1; its URL once `probe` answers."""
+        port = pick_port(port_setting)
+        args = [sys.executable, *python_args, "--port", str(port)]
+        child = ChildProcess(name, args, env, run_dir)
+        url = f"http://127.0.0.1:{port}"
+        with stopped_on_failure(child):
+            wait_until_answers(child, url + probe, START_TIMEOUT_SECONDS)
+        return url
+
+    def _start_agent(
+        self,
+        account: EmulatedAccount,
+        aws_env: Mapping[str, str],
+        imds_url: str,
+        model: Path | None,
+        run_dir: Path,
+    ) -> str:
+        """Starts the node agent's thread; returns the engine URL the watcher uses."""
+        settings = self.settings
+        port = pick_port(settings.engine_port)
+        engine_url = settings.engine_url or f"http://127.0.0.1:{port}/v1"
+        watcher_env = {
+            **aws_env,
+            "TLFIF_WATCHER_ENGINE_URL": engine_url,
+            "TLFIF_WATCHER_ENGINE_MODEL": settings.engine_model,
+            "TLFIF_WATCHER_IMDS_URL": imds_url,
+        }
+        if settings.idle_cap_seconds is not None:
+            watcher_env["TLFIF_WATCHER_IDLE_CAP_SECONDS"] = str(settings.idle_cap_seconds)
+        args = None
+        if model is not None:
+            args = engine_args(
+                model, settings.engine_model, port, settings.chat_format,
+                settings.engine_context_tokens, settings.engine_threads,
+            )  # fmt: skip
+        node = LocalNode(NodeSpec(args, engine_env(), watcher_env, run_dir))
+        agent = NodeAgent(
+            aws_client("ec2", account.endpoint_url, account.region),
+            account.instance_id,
+            node,
+            settings.boot_delay_seconds,
+            settings.poll_seconds,
+            engine_url,
+            self.say,
+        )
+        self._agent_thread = threading.Thread(
+            target=agent.run, args=(self._agent_stop,), name="node-agent"
+        )
+        self._agent_thread.start()
+        return engine_url
+
+    def _save_profile(self, account: EmulatedAccount, router_url: str) -> Path:
+        config = StackConfig(
+            api_url=router_url,
+            region=account.region,
+            user_pool_id=account.user_pool_id,
+            client_id=account.client_id,
+            cognito_endpoint_url=account.endpoint_url,
+            demo_username=self.settings.demo_username,
+            demo_password=self.settings.demo_password,
+        )
+        return save_profile(config, self.settings.profile)
