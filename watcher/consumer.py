@@ -11,10 +11,10 @@ import logging
 
 from tlfif.errors import QueueUnavailable
 from tlfif.idle import IdleTimer
+from tlfif.logs import log_event
 from tlfif.queue import JobQueue
 from watcher.claim_gate import ClaimGate
 from watcher.job_runner import JobRunner
-from watcher.logs import log_event
 from watcher.redis_health import Backoff, RedisHealth
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
+from tlfif.contracts import now_ms
 from tlfif.errors import QueueUnavailable
+from tlfif.idle import IdleTimer
 from tlfif.nodes import HeartbeatState, NodeRegistry
 from watcher.redis_health import RedisHealth
 
@@ -30,14 +32,14 @@ class HeartbeatLoop:
         node: str,
         interval_seconds: float,
         health: RedisHealth,
-        active_jobs: Callable[[], int],
+        idle: IdleTimer,
     ) -> None:
         self.registry = registry
         self.node = node
         self.interval_seconds = interval_seconds
         self.ttl_seconds = TTL_INTERVALS * interval_seconds
         self.health = health
-        self.active_jobs = active_jobs
+        self.idle = idle
         self._state: HeartbeatState = "booting"
         self._changed = asyncio.Event()
         # The stop script writes "stopping" itself; a beat must not slip in between its
@@ -74,11 +76,26 @@ class HeartbeatLoop:
         """One beat; False (and the outage logged) when Redis did not take it."""
         async with self._lock:
             try:
+                idle_seconds, idle_since_ms = self._idle_window()
                 await self.registry.beat(
-                    self.node, self._state, self.ttl_seconds, active=self.active_jobs()
+                    self.node,
+                    self._state,
+                    self.ttl_seconds,
+                    active=self.idle.active_jobs,
+                    idle_seconds=idle_seconds,
+                    idle_since_ms=idle_since_ms,
                 )
             except QueueUnavailable as exc:
                 self.health.failed(exc, self.interval_seconds)
                 return False
         self.health.answered()
         return True
+
+    def _idle_window(self) -> tuple[float | None, int | None]:
+        """The idle window and when it began (wall clock), for the scheduled check's safety
+        net; None while a job runs or before ready: there is nothing to time then."""
+        left = self.idle.seconds_left()
+        if left is None:
+            return None, None
+        window = self.idle.window_seconds
+        return window, now_ms() - int((window - left) * 1000)

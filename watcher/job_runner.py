@@ -15,11 +15,11 @@ from typing import TypeVar
 from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, now_ms
 from tlfif.delivery import deliver, expired_reply
 from tlfif.errors import EngineError, QueueUnavailable, ReplyStoreError
+from tlfif.logs import log_event
 from tlfif.ports import ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.settings import WatcherSettings
 from watcher.engine import Completion, EngineClient
-from watcher.logs import log_event
 from watcher.redis_health import Backoff, RedisHealth
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ from tlfif.aws.imds import ImdsSelfStop
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.aws.ssm import SsmReadinessMarker
 from tlfif.errors import ConfigError, TlfifError
+from tlfif.logs import configure_logging, log_event
 from tlfif.metrics import EmfMetrics
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
 from tlfif.settings import CommonSettings, WatcherSettings
 from watcher.engine import EngineClient
-from watcher.logs import configure_logging, log_event
 from watcher.node import NodePorts, WatcherNode
 
 log = logging.getLogger("watcher")

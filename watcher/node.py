@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from tlfif.contracts import now_ms
 from tlfif.errors import QueueUnavailable
 from tlfif.idle import IdleTimer
+from tlfif.logs import log_event
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, ReadinessMarker, ReplyStore, SelfStop
 from tlfif.queue import JobQueue
@@ -28,7 +29,6 @@ from watcher.engine import EngineClient
 from watcher.heartbeat import HeartbeatLoop
 from watcher.idle_stop import IdleStopper
 from watcher.job_runner import JobRunner
-from watcher.logs import log_event
 from watcher.redis_health import Backoff, RedisHealth
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class WatcherNode:
         self.idle = IdleTimer(cap_seconds=settings.idle_cap_seconds)
         self.gate = ClaimGate()
         self.heartbeat = HeartbeatLoop(
-            registry, node_id, settings.heartbeat_seconds, self.health, self._active_jobs
+            registry, node_id, settings.heartbeat_seconds, self.health, self.idle
         )
         self.runner = JobRunner(node_id, queue, ports.store, engine, self.health, settings)
         self.stopper = IdleStopper(
@@ -207,9 +207,6 @@ class WatcherNode:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
-
-    def _active_jobs(self) -> int:
-        return self.idle.active_jobs
 
 
 async def cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from router.logs import JsonFormatter
 from tests.doubles.cloud import NodeControlDouble
 from tests.doubles.token_issuer import TokenIssuerDouble
 from tests.fixtures.redis_servers import RedisServer, free_port
@@ -20,6 +19,7 @@ from tests.fixtures.router_app import RouterHarness, open_router, router_on
 from tlfif import keys
 from tlfif.contracts import Job, Reply
 from tlfif.delivery import deliver
+from tlfif.logs import JsonFormatter
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import NodeControl
 from tlfif.redis_conn import connect

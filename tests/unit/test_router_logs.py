@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from router.logs import JsonFormatter
+from tlfif.logs import JsonFormatter
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:

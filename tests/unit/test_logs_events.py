@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from watcher.logs import JsonFormatter, log_event
+from tlfif.logs import JsonFormatter, log_event
 
 
 def test_a_record_is_one_json_line_with_its_fields() -> None:
