@@ -51,7 +51,6 @@ def main() -> int:
         print(f"local stack: did not start: {exc}", file=sys.stderr, flush=True)
         status = EXIT_FAILED
     finally:
-        # A second Ctrl-C must not cut the clean-up short and leave servers running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
@@ -60,6 +59,10 @@ def main() -> int:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Ignored from here on: a second Ctrl-C (or a SIGINT sent to the whole process group)
+    # must not cut the clean-up short and leave servers running.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Interrupted(signal.Signals(signum).name)
 
 

@@ -51,3 +51,5 @@ class LocalSettings(StrictSettings):
     run_dir: Path | None = None
     # How often the node agent reads the emulated instance's state.
     poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    # The scheduled check (EventBridge every minute on AWS): requeues, expiries, idle net.
+    check_every_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0

@@ -1,4 +1,5 @@
-"""The whole system on one machine: AWS emulator, Redis, IMDS, router, node agent.
+"""The whole system on one machine: AWS emulator, Redis, IMDS, router, scheduled check,
+node agent.
 
 Start order follows the dependencies (the router needs Redis and moto; the IMDS needs the
 seeded instance's id). `stop()` stops the node first, then every server, newest first; it
@@ -88,6 +89,9 @@ class LocalStack:
         router_url = self._serve(
             "router", ROUTER_ARGS, settings.router_port, router_env, run_dir, probe="/ping"
         )
+        check_args = [sys.executable, "-m", "scheduled_check",
+                      "--every", str(settings.check_every_seconds)]  # fmt: skip
+        ChildProcess("scheduled-check", check_args, aws_env, run_dir)
         engine_url = self._start_agent(account, aws_env, imds_url, model, run_dir)
         return StackAddresses(
             router_url=router_url,

@@ -14,10 +14,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from router import health, infer, node, result
+from router import budget, cost, health, infer, node, result
+from router.cors import Cors
 from router.deps import RouterDeps, open_services
 from router.errors import on_http_error, on_tlfif_error
-from router.middleware import RequestContext
+from router.middleware import LastResort, RequestContext
 from tlfif.errors import TlfifError
 
 ROUTES = [
@@ -27,6 +28,8 @@ ROUTES = [
     Route("/result/{id}", result.result, methods=["GET"]),
     Route("/stop", node.stop, methods=["POST"]),
     Route("/status", node.status, methods=["GET"]),
+    Route("/cost", cost.cost, methods=["GET"]),
+    Route("/budget/resume", budget.resume, methods=["POST"]),
 ]
 
 
@@ -39,7 +42,9 @@ def create_app(deps: RouterDeps) -> Starlette:
 
     return Starlette(
         routes=ROUTES,
-        middleware=[Middleware(RequestContext)],
+        # Outermost first: every response gets its request id and access line, CORS headers
+        # included on the last-resort 503.
+        middleware=[Middleware(RequestContext), Middleware(Cors), Middleware(LastResort)],
         exception_handlers={TlfifError: on_tlfif_error, HTTPException: on_http_error},
         lifespan=lifespan,
     )

@@ -1,44 +1,50 @@
-"""What the router is built from (RouterDeps) and what its handlers use (Services).
+"""What the router is built from (RouterDeps), what its handlers use (Services), and who
+is calling (`caller`: authenticated, then rate-limited).
 
-The Redis client is made inside the app's lifespan, not with the app: redis.asyncio binds
-its connections to the event loop that first uses them.
+The Redis client is made inside the app's lifespan (or, on Lambda, once per execution
+environment), not with the app: redis.asyncio binds its connections to the event loop that
+first uses them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 from starlette.requests import Request
 
-from tlfif.auth import Claims
+from router.authentication import Authenticator, Verifier, authenticator_for
+from router.middleware import client_ip
+from tlfif.claims import Claims
+from tlfif.errors import TokenInvalid
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, NodeControl, ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
 from tlfif.settings import CommonSettings, RouterSettings
+from tlfif.throttle import Limit, Throttle
 from tlfif.wake import NodeWaker
 
-
-class Verifier(Protocol):
-    """Turns an Authorization header into the caller's claims; raises TokenInvalid."""
-
-    async def verify(self, authorization: str | None) -> Claims: ...
+# POST /infer and POST /stop share the write limits; every other authenticated route is a read.
+WRITE_METHODS = frozenset({"POST"})
 
 
 @dataclass(frozen=True)
 class RouterDeps:
     settings: RouterSettings
     common: CommonSettings
-    verifier: Verifier
     metrics: Metrics
     replies: ReplyStore
     # Called on first use, not at start: the EC2 adapter is for the cold path only.
     node_control: Callable[[], NodeControl]
+    # Checks bearer tokens itself; None (Lambda) when settings.trust_gateway_claims.
+    verifier: Verifier | None = None
     # Defaults to common.redis_url; tests point it elsewhere.
     redis: Callable[[], RedisClient] | None = None
+    # Seconds since the epoch, for the rate limits; tests replay minutes with a fake one.
+    clock: Callable[[], float] = time.time
 
     def connect_redis(self) -> RedisClient:
         if self.redis is not None:
@@ -54,8 +60,22 @@ class Services:
     registry: NodeRegistry
     waker: NodeWaker
     replies: ReplyStore
-    verifier: Verifier
+    authenticator: Authenticator
+    throttle: Throttle
     metrics: Metrics
+
+
+def rate_limits(settings: RouterSettings) -> dict[str, list[Limit]]:
+    return {
+        "write": [
+            Limit(settings.throttle_write_per_second, 1),
+            Limit(settings.throttle_write_per_minute, 60),
+        ],
+        "read": [
+            Limit(settings.throttle_read_per_second, 1),
+            Limit(settings.throttle_read_per_minute, 60),
+        ],
+    }
 
 
 @asynccontextmanager
@@ -66,7 +86,11 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
         yield Services(
             settings=deps.settings,
             redis=redis,
-            queue=JobQueue(redis, job_ttl_seconds=deps.common.job_ttl_seconds),
+            queue=JobQueue(
+                redis,
+                job_ttl_seconds=deps.common.job_ttl_seconds,
+                user_pending_cap=deps.settings.user_pending_cap,
+            ),
             registry=registry,
             waker=NodeWaker(
                 registry,
@@ -76,7 +100,8 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
                 lock_seconds=deps.settings.start_lock_seconds,
             ),
             replies=deps.replies,
-            verifier=deps.verifier,
+            authenticator=authenticator_for(deps.settings, deps.verifier),
+            throttle=Throttle(redis, rate_limits(deps.settings), deps.metrics, clock=deps.clock),
             metrics=deps.metrics,
         )
     finally:
@@ -89,5 +114,17 @@ def services(request: Request) -> Services:
 
 
 async def caller(request: Request) -> Claims:
-    """The verified claims of the request's bearer token (any failure is a 401)."""
-    return await services(request).verifier.verify(request.headers.get("authorization"))
+    """The caller's verified claims (any failure is a 401), once its rate limit admits the
+    request (else a 429). Every route that calls this is rate-limited per user."""
+    found = services(request)
+    bucket = "write" if request.method in WRITE_METHODS else "read"
+    try:
+        claims = await found.authenticator.authenticate(request)
+    except TokenInvalid:
+        # No sub to count against: the source address pays, so a flood of bad tokens is
+        # throttled too (a 429 then, rather than the 401).
+        await found.throttle.check(f"ip:{client_ip(request.scope)}", bucket)
+        raise
+    request.state.sub = claims.sub  # for the access log line
+    await found.throttle.check(f"sub:{claims.sub}", bucket)
+    return claims

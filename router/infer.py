@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from router.deps import Services, caller, services
 from router.inputs import idempotency_key, infer_request
 from tlfif.contracts import Accepted, Job
-from tlfif.errors import BudgetHold, TlfifError
+from tlfif.errors import BudgetHold, QueueUnavailable, Throttled, TlfifError
+from tlfif.throttle import BREACH_METRIC
 from tlfif.wake import Wake
 
 log = logging.getLogger(__name__)
@@ -22,14 +23,28 @@ BUDGET_MESSAGE = "the monthly budget is reached: no prompt is queued until the o
 
 
 async def infer(request: Request) -> Response:
+    found = services(request)
+    found.metrics.count("Requests")
+    try:
+        return await _infer(request, found)
+    except QueueUnavailable:
+        # Redis failed somewhere before the job was safely queued: the client got a 503.
+        found.metrics.count("RedisEnqueueFail")
+        raise
+
+
+async def _infer(request: Request, found: Services) -> Response:
     claims = await caller(request)
     body = await infer_request(request)
     key = idempotency_key(request)
-    found = services(request)
     if await found.registry.hold() == "budget":
         # Checked before enqueueing: under a budget hold nothing is queued at all.
         raise BudgetHold(BUDGET_MESSAGE)
-    enqueued = await found.queue.enqueue(Job.from_request(body, claims.sub), key)
+    try:
+        enqueued = await found.queue.enqueue(Job.from_request(body, claims.sub), key)
+    except Throttled:
+        found.metrics.count(BREACH_METRIC)  # the per-user pending cap is a limit too
+        raise
     wake = await _wake_for_new_job(found)
     ready = wake.phase == "ready"
     accepted = Accepted(
@@ -42,12 +57,14 @@ async def infer(request: Request) -> Response:
 
 
 async def _wake_for_new_job(found: Services) -> Wake:
-    """Lift a manual hold and start the node if it is down.
+    """Report the queue depth, lift a manual hold and start the node if it is down.
 
     The job is queued already, so whatever fails here is reported in the 202 rather than
     as an error: an error would tell the client its prompt was lost when it was not.
     """
     try:
+        # Sampled as each job joins, so the metric shows the backlog a cold start builds.
+        found.metrics.count("QueueDepth", await found.queue.depth())
         await found.registry.clear_manual_hold()
         return await found.waker.ensure_awake(respect_manual_hold=False)
     except Exception as exc:

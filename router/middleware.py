@@ -1,8 +1,10 @@
-"""Per-request context: the X-Request-Id, the access log line, and the never-a-500 net.
+"""Per-request context: the X-Request-Id and the access log line (RequestContext, outermost),
+and the never-a-500 net (LastResort, innermost).
 
-A plain ASGI middleware rather than Starlette's BaseHTTPMiddleware: it sits inside
-ServerErrorMiddleware, so an unexpected exception is answered here (503, JSON) instead of
-reaching Starlette's 500 page, and the response it sends still gets the request id.
+Plain ASGI middlewares rather than Starlette's BaseHTTPMiddleware. LastResort sits inside
+ServerErrorMiddleware, so an unexpected exception is answered there (503, JSON) instead of
+reaching Starlette's 500 page; the CORS middleware sits between the two, so that 503 still
+carries CORS headers and a preflight still gets its access line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Route
@@ -23,15 +26,36 @@ error_log = logging.getLogger("router.errors")
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's id is echoed only if it is short and plain: it lands in headers and logs.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_GATEWAY_ID = re.compile(r"^[A-Za-z0-9+/=._:-]{1,128}$")
 
 
 def request_id_of(scope: Scope) -> str:
+    """The caller's own id if plain; on Lambda the gateway's requestId, so its access log
+    and ours share one id; else a new uuid4."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             given = bytes(value).decode("latin-1")
             if _REQUEST_ID.match(given):
                 return given
-    return str(uuid.uuid4())
+    gateway_id = _gateway_request_id(scope.get("aws.event"))
+    return gateway_id or str(uuid.uuid4())
+
+
+def _gateway_request_id(event: Any) -> str | None:
+    try:
+        found = event["requestContext"]["requestId"]
+    except (KeyError, TypeError):
+        return None
+    # An HTTP API's ids look like "JKJaXmPLvHcESHA=" (base64), so "=", "+" and "/" too.
+    return found if isinstance(found, str) and _GATEWAY_ID.match(found) else None
+
+
+def client_ip(scope: Scope) -> str:
+    """The caller's address. On Lambda Mangum fills scope["client"] from the event's
+    requestContext.http.sourceIp (mangum/handlers/api_gateway.py, HTTPGateway.scope), the
+    address API Gateway saw; X-Forwarded-For is never read, since a client can forge it."""
+    client = scope.get("client")
+    return str(client[0]) if client and client[0] else "unknown"
 
 
 class RequestContext:
@@ -43,6 +67,9 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
+        # Starlette's request.state is this dict: `caller` adds the sub once it is known.
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         started = time.perf_counter()
         status = 0
 
@@ -55,28 +82,51 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            error_log.exception("unexpected error", extra={"requestId": request_id})
-            if status:
-                raise  # the response has begun; nothing sane can be sent any more
-            await unavailable()(scope, receive, send_with_id)
         finally:
             _access_log(scope, request_id, status, started)
 
 
+class LastResort:
+    """Anything unexpected becomes a logged 503 `unavailable`: the contract has no 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id")
+            error_log.exception("unexpected error", extra={"requestId": request_id})
+            if started:
+                raise  # the response has begun; nothing sane can be sent any more
+            await unavailable()(scope, receive, send)
+
+
 def _access_log(scope: Scope, request_id: str, status: int, started: float) -> None:
-    client = scope.get("client")
-    log.info(
-        "request",
-        extra={
-            "requestId": request_id,
-            "ip": client[0] if client else None,
-            "method": scope["method"],
-            "route": _route_of(scope),
-            "status": status,
-            "latencyMs": round((time.perf_counter() - started) * 1000, 2),
-        },
-    )
+    # Never the body or the Authorization header: a prompt or a token must not be logged.
+    fields: dict[str, Any] = {
+        "requestId": request_id,
+        "ip": client_ip(scope),
+        "method": scope["method"],
+        "route": _route_of(scope),
+        "status": status,
+        "latencyMs": round((time.perf_counter() - started) * 1000, 2),
+    }
+    sub = scope.get("state", {}).get("sub")
+    if sub:
+        fields["sub"] = sub
+    log.info("request", extra=fields)
 
 
 def _route_of(scope: Scope) -> str:

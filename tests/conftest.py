@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.moto_server",
     "tests.fixtures.engine",
     "tests.fixtures.router_app",
+    "tests.fixtures.lambdas",
 ]
 
 

@@ -22,7 +22,7 @@ from tlfif.client_errors import (
     UnexpectedResponse,
     WaitTimedOut,
 )
-from tlfif.contracts import Accepted, InferRequest, NodePhase, Pending, Reply
+from tlfif.contracts import Accepted, CostView, InferRequest, NodePhase, Pending, Reply
 from tlfif.errors import TlfifError
 
 # The router caps ?wait at 25 s so a long poll stays inside API Gateway's 30 s limit.
@@ -73,8 +73,17 @@ class Stopping(BaseModel):
     node: NodePhase
 
 
+class BudgetResumed(BaseModel):
+    """200 body of POST /budget/resume."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lifted: bool
+    hold: Literal["manual", "budget"] | None = None
+
+
 class ApiClient:
-    """POST /infer, GET /result/{id}, POST /stop, GET /status for one user."""
+    """POST /infer, GET /result/{id}, POST /stop, GET /status, GET /cost, POST /budget/resume."""
 
     def __init__(
         self,
@@ -166,6 +175,13 @@ class ApiClient:
 
     def status(self) -> NodeStatus:
         return _parse(NodeStatus, self._send("GET", "/status"))
+
+    def resume_budget(self) -> BudgetResumed:
+        return _parse(BudgetResumed, self._send("POST", "/budget/resume"))
+
+    def cost(self) -> CostView:
+        """Month-to-date spend as billed, and the live estimate (GET /cost)."""
+        return _parse(CostView, self._send("GET", "/cost"))
 
     def _send(
         self,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tlfif.claims import Claims, check_claims
 from tlfif.errors import TokenInvalid
+
+__all__ = ["Claims", "TokenVerifier"]
 
 # Cognito signs with RS256 only; accepting what the header names would let a forged
 # `alg: none` or an HS256 token keyed with the public key through.
@@ -25,19 +27,6 @@ ALGORITHM = "RS256"
 # kids must not turn every request into a fetch.
 MIN_REFETCH_SECONDS = 5.0
 FETCH_TIMEOUT_SECONDS = 3.0
-
-
-class Claims(BaseModel):
-    """What the router needs of a verified Cognito access token."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    sub: str
-    client_id: str
-    username: str | None = None
-    token_use: Literal["access"]
-    scope: str | None = None
-    exp: int
 
 
 class TokenVerifier:
@@ -61,6 +50,7 @@ class TokenVerifier:
         self._min_refetch_seconds = min_refetch_seconds
         self._keys: dict[str, jwk.Key] = {}
         self._fetched_at: float | None = None
+        self._last_failure: tuple[float, str] | None = None  # (monotonic time, message)
         self._fetch_lock = asyncio.Lock()
 
     async def verify(self, authorization: str | None) -> Claims:
@@ -68,22 +58,7 @@ class TokenVerifier:
         kid = _signing_key_id(token)
         key = await self._key_for(kid)
         payload = _decode(token, key)
-        return self._check_claims(payload)
-
-    def _check_claims(self, payload: dict[str, Any]) -> Claims:
-        if payload.get("iss") != self._issuer:
-            raise TokenInvalid("token was issued by another issuer")
-        token_use = payload.get("token_use")
-        if token_use != "access":
-            # An ID token is signed by the same keys but is meant for the client, not an API.
-            raise TokenInvalid(f"token_use is {token_use!r}; an access token is required")
-        if payload.get("client_id") not in self._client_ids:
-            raise TokenInvalid("token was issued to an app client this service does not accept")
-        try:
-            return Claims.model_validate(payload)
-        except ValidationError as exc:
-            fields = ", ".join(str(err["loc"][0]) for err in exc.errors() if err["loc"])
-            raise TokenInvalid(f"token claims are missing or malformed: {fields}") from None
+        return check_claims(payload, self._issuer, self._client_ids)
 
     async def _key_for(self, kid: str) -> jwk.Key:
         if self._cache_expired():
@@ -112,7 +87,18 @@ class TokenVerifier:
             # Another request may have refreshed while this one waited for the lock.
             if not (self._may_refetch() if force else self._cache_expired()):
                 return
-            self._keys = await self._fetch_keys()
+            # While the JWKS is down, fail fast instead of making every request wait for
+            # its own fetch to time out.
+            if self._last_failure is not None:
+                failed_at, message = self._last_failure
+                if time.monotonic() - failed_at < self._min_refetch_seconds:
+                    raise TokenInvalid(message)
+            try:
+                self._keys = await self._fetch_keys()
+            except TokenInvalid as exc:
+                self._last_failure = (time.monotonic(), exc.message)
+                raise
+            self._last_failure = None
             self._fetched_at = time.monotonic()
 
     async def _fetch_keys(self) -> dict[str, jwk.Key]:

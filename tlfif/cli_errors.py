@@ -90,7 +90,10 @@ TABLE: dict[type[errors.TlfifError], tuple[ExitCode, Describe]] = {
     errors.Throttled: (ExitCode.REFUSED, _retry("throttled")),
     errors.BudgetHold: (
         ExitCode.REFUSED,
-        _plain("budget hold: {message}; it lifts when the month turns (nothing was queued)"),
+        _plain(
+            "budget hold: {message}; it lifts when the month turns, or run "
+            "`tlfif budget resume` (nothing was queued)"
+        ),
     ),
     errors.NodeStartRefused: (
         ExitCode.REFUSED,

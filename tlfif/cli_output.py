@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from tlfif.api_client import NodeStatus, Stopping
+from tlfif.api_client import BudgetResumed, NodeStatus, Stopping
 from tlfif.cli_errors import ExitCode
 from tlfif.contracts import Pending, Reply
 from tlfif.job_phase import DESCRIPTION, phase_of_pending
@@ -104,4 +104,14 @@ def print_status(status: NodeStatus, *, as_json: bool, out: Console) -> ExitCode
     start_error = status.start_error.message if status.start_error else "none"
     table.add_row("start error", start_error)
     out.print(table)
+    return ExitCode.OK
+
+
+def print_budget_resumed(resumed: BudgetResumed, *, as_json: bool, out: Console) -> ExitCode:
+    if as_json:
+        write_json(resumed)
+    elif resumed.lifted:
+        out.print("budget hold lifted: the node may start again (AWS keeps billing as it runs)")
+    else:
+        out.print(f"no budget hold was set (hold: {HOLD_MEANING.get(resumed.hold or '', 'none')})")
     return ExitCode.OK

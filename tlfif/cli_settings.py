@@ -19,8 +19,10 @@ class CliSettings(StrictSettings):
     # check of the prefix knows it.
     config: str | None = None
     profile: str = DEFAULT_PROFILE
-    # One long poll's length; the router caps it at 25 s (API Gateway's 30 s limit).
-    poll_seconds: Annotated[int, Field(ge=1, le=MAX_WAIT_SECONDS)] = 20
+    # One long poll's length; the router caps it at 25 s (API Gateway's 30 s limit). Short
+    # enough that each phase of a cold start shows as it comes (a reply still returns the
+    # moment it is signalled); a 90 s cold start costs ~30 polls, far under the read limit.
+    poll_seconds: Annotated[int, Field(ge=1, le=MAX_WAIT_SECONDS)] = 3
     # How long `infer` and `result --wait` wait before giving the id back to the user.
     wait_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
     # The least time between two polls, whatever the server does.

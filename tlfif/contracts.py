@@ -19,6 +19,7 @@ DEFAULT_IDLE_MINUTES = 5
 Role = Literal["system", "user", "assistant"]
 ReplyStatus = Literal["done", "error", "expired", "cancelled"]
 NodePhase = Literal["stopped", "starting", "booting", "ready", "stopping"]
+SpendOrigin = Literal["budgets", "cost_explorer"]
 
 
 def now_ms() -> int:
@@ -158,6 +159,35 @@ class Pending(BaseModel):
     status: Literal["queued", "running"]
     id: str
     node: NodePhase
+
+
+class BilledView(BaseModel):
+    """Month-to-date spend as AWS billed it when last read (GET /cost)."""
+
+    eur: float
+    usd: float
+    usd_to_eur: float
+    source: SpendOrigin
+    month: str
+    as_of_ms: int
+    age_seconds: int
+
+
+class EstimateView(BaseModel):
+    """The billed figure plus the node's running time since, at its hourly price."""
+
+    eur: float
+    running_seconds: int  # since the billed figure (or the first of the month)
+    node_hourly_usd: float
+    as_of_ms: int  # when the node's running state was last known
+    age_seconds: int
+
+
+class CostView(BaseModel):
+    """200 body of GET /cost; both null until the cost publisher has stored a figure."""
+
+    billed: BilledView | None
+    estimate: EstimateView | None
 
 
 class ErrorDetail(BaseModel):

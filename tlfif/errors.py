@@ -92,6 +92,19 @@ class JobExpired(TlfifError):
     status, code = 410, "expired"
 
 
+class SpendUnavailable(TlfifError):
+    """AWS gave no month-to-date spend (Budgets or Cost Explorer): nothing is published,
+    least of all a 0 that would read as "nothing spent"."""
+
+    status, code, retry_after = 503, "spend_unavailable", 60
+
+
+class MalformedAlert(TlfifError):
+    """An SNS message that is not an AWS Budgets alert the budget killer acts on."""
+
+    status, code = 400, "malformed_alert"
+
+
 class ConfigError(TlfifError):
     """A setting is invalid or unknown; raised at start, naming it."""
 

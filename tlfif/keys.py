@@ -17,6 +17,11 @@ HOLD = f"{TAG}:hold"
 START_LOCK = f"{TAG}:lock:start"
 EC2_STATE = f"{TAG}:ec2state"
 START_ERROR = f"{TAG}:start_error"
+# Cost and the scheduled check (tlfif/cost.py, tlfif/uptime.py, tlfif/idle_net.py).
+COST = f"{TAG}:cost"  # the billed month-to-date figure GET /cost reads
+COST_EXPLORER_SLOT = f"{TAG}:cost:explorer"  # exists while a Cost Explorer call is not due
+UPTIME = f"{TAG}:uptime"  # the node's running sessions, as the scheduled check saw them
+ACTIVITY = f"{TAG}:activity"  # the node's last sign of use, for the idle safety net
 
 UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 _UUID4_RE = re.compile(f"^{UUID4}$")
@@ -56,3 +61,8 @@ def user_pending(sub: str) -> str:
 
 def throttle(sub: str, bucket: str) -> str:
     return f"{TAG}:throttle:{bucket}:{sub}"
+
+
+def budget_alert(message_id: str) -> str:
+    """An AWS Budgets alert (SNS MessageId) the budget killer has acted on."""
+    return f"{TAG}:budgetalert:{message_id}"

@@ -25,9 +25,13 @@ class EmfMetrics:
         self._namespace = namespace
 
     def count(self, name: str, value: float = 1.0) -> None:
+        self.record(name, value, MetricUnit.Count)
+
+    def record(self, name: str, value: float, unit: MetricUnit = MetricUnit.NoUnit) -> None:
+        """Any value, such as a spend in EUR (CloudWatch has no currency unit: None)."""
         with single_metric(
             name=name,
-            unit=MetricUnit.Count,
+            unit=unit,
             value=value,
             namespace=self._namespace,
             default_dimensions={"service": self._service},

@@ -24,6 +24,10 @@ class Heartbeat(BaseModel):
     state: HeartbeatState
     ts_ms: int
     active: int = 0
+    # The idle window in force and when it began counting (node ready, or the last job
+    # finished). Optional: the scheduled check's idle safety net reads them when given.
+    idle_seconds: float | None = None
+    idle_since_ms: int | None = None
 
 
 class StartError(BaseModel):
@@ -61,11 +65,26 @@ class NodeRegistry:
     def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
         self._stop = load_script(redis, "stop")
+        self._set_hold = load_script(redis, "hold")
 
     async def beat(
-        self, node: str, state: HeartbeatState, ttl_seconds: float, active: int = 0
+        self,
+        node: str,
+        state: HeartbeatState,
+        ttl_seconds: float,
+        active: int = 0,
+        *,
+        idle_seconds: float | None = None,
+        idle_since_ms: int | None = None,
     ) -> None:
-        beat = Heartbeat(node=node, state=state, ts_ms=now_ms(), active=active)
+        beat = Heartbeat(
+            node=node,
+            state=state,
+            ts_ms=now_ms(),
+            active=active,
+            idle_seconds=idle_seconds,
+            idle_since_ms=idle_since_ms,
+        )
         with queue_errors():
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.set(keys.node(node), beat.model_dump_json(), px=int(ttl_seconds * 1000))
@@ -93,7 +112,10 @@ class NodeRegistry:
         return value if value in ("manual", "budget") else None  # type: ignore[return-value]
 
     async def set_hold(self, kind: HoldKind, ttl_seconds: int | None = None) -> None:
-        await self._write(keys.HOLD, kind, ttl_seconds)
+        """Set a hold. A manual hold never replaces a budget hold: POST /stop during a
+        budget hold must not turn it into one the next prompt lifts."""
+        with queue_errors():
+            await self._set_hold(keys=[keys.HOLD], args=[kind, int(ttl_seconds or 0)])
 
     async def clear_manual_hold(self) -> None:
         """A new prompt lifts a manual hold; a budget hold stays until the owner lifts it."""

@@ -65,3 +65,23 @@ class Metrics(Protocol):
     """CloudWatch metrics as EMF lines (namespace TLFIF); no API call on a request path."""
 
     def count(self, name: str, value: float = 1.0) -> None: ...
+
+
+class NodeFleet(Protocol):
+    """Every instance carrying the node's tag, for the budget killer: it stops them all,
+    not only the one NodeControl would pick."""
+
+    def stop_all_running(self) -> list[str]:
+        """StopInstances on every running tagged instance; returns their ids (none: []).
+        Raises NodeControlError."""
+        ...
+
+
+class SpendSource(Protocol):
+    """Month-to-date spend in USD as AWS bills it (AWS Budgets or Cost Explorer)."""
+
+    name: str
+
+    def month_to_date_usd(self) -> float:
+        """Raises SpendUnavailable when the source has no figure to give."""
+        ...

@@ -78,7 +78,12 @@ class ReadinessMarkerDouble:
 
 @dataclass
 class MetricsDouble:
-    counts: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, float] = field(default_factory=dict)  # totals per name
+    samples: list[tuple[str, float]] = field(default_factory=list)  # every value, in order
 
     def count(self, name: str, value: float = 1.0) -> None:
         self.counts[name] = self.counts.get(name, 0.0) + value
+        self.samples.append((name, value))
+
+    def values(self, name: str) -> list[float]:
+        return [value for sample, value in self.samples if sample == name]

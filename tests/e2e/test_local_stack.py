@@ -37,6 +37,7 @@ STACK_PROCESSES = {
     "redis": r"redis-server",
     "router": r"router\.asgi",
     "imds": r"-m local\.imds",
+    "scheduled check": r"-m scheduled_check",
 }
 # From the reply to the self-stop: the idle cap, a poll of the agent, supervisord's stop.
 STOP_TIMEOUT_SECONDS = IDLE_CAP_SECONDS + 30

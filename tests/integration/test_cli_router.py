@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import sys
 import threading
@@ -203,3 +204,24 @@ def test_the_router_takes_what_the_cli_lets_through(
     refused = tlfif("infer", "é" * 3072 + "x", "--no-wait")
     assert refused.code == ExitCode.USAGE
     assert "6145 UTF-8 bytes" in refused.err
+
+
+def test_budget_resume_lifts_the_hold_that_refused_a_prompt(
+    stack: Stack, tlfif: Callable[..., Run]
+) -> None:
+    async def set_budget_hold() -> None:
+        redis = connect(stack.redis_url)
+        await NodeRegistry(redis).set_hold("budget", 3600)
+        await redis.aclose()
+
+    asyncio.run(set_budget_hold())
+    refused = tlfif("infer", "hello", "--no-wait")
+    assert refused.code == ExitCode.REFUSED
+    assert "tlfif budget resume" in refused.err
+
+    lifted = tlfif("budget", "resume")
+    assert lifted.code == ExitCode.OK
+    assert "budget hold lifted" in lifted.out
+    again = tlfif("budget", "resume", "--json")
+    assert json.loads(again.out) == {"lifted": False, "hold": None}
+    assert tlfif("infer", "hello", "--no-wait").code == ExitCode.OK

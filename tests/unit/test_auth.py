@@ -280,3 +280,26 @@ async def test_unreachable_jwks_is_a_token_failure(
 ) -> None:
     endpoint.status = 503
     assert "unreachable" in await rejected(verifier_for(http), f"Bearer {key.sign()}")
+
+
+@pytest.mark.anyio
+async def test_unreachable_jwks_is_not_hammered(
+    http: httpx.AsyncClient, key: SigningKey, endpoint: JwksEndpointDouble
+) -> None:
+    endpoint.status = 500
+    verifier = verifier_for(http)  # default: at most one fetch every few seconds
+    for _ in range(3):
+        assert "unreachable" in await rejected(verifier, f"Bearer {key.sign()}")
+    assert endpoint.fetches == 1
+
+
+@pytest.mark.anyio
+async def test_jwks_outage_is_recovered_from(
+    http: httpx.AsyncClient, key: SigningKey, endpoint: JwksEndpointDouble
+) -> None:
+    endpoint.status = 500
+    verifier = verifier_for(http, min_refetch_seconds=0)
+    await rejected(verifier, f"Bearer {key.sign()}")
+    endpoint.status = 200
+    assert (await verifier.verify(f"Bearer {key.sign()}")).sub == "user-1"
+    assert endpoint.fetches == 2

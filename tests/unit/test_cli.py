@@ -200,7 +200,7 @@ def test_infer_shows_a_cold_start_then_the_reply(tlfif: Tlfif, router_api: Route
     (submit,) = router_api.sent("POST /infer")
     assert submit.headers["Idempotency-Key"]
     # Long polls, not a tight loop: every poll asks the router to wait.
-    assert {r.url.params["wait"] for r in router_api.sent("GET /result")} == {"20"}
+    assert {r.url.params["wait"] for r in router_api.sent("GET /result")} == {"3"}
 
 
 def test_infer_logs_the_demo_user_in_by_itself(tlfif: Tlfif, router_api: RouterApiDouble) -> None:

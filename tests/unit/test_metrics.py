@@ -35,3 +35,12 @@ def test_each_count_is_flushed_as_its_own_line(capsys: pytest.CaptureFixture[str
     assert first["JobsQueued"] == [2.0]
     assert second["ColdStarts"] == [1.0]
     assert first["service"] == second["service"] == "router"
+
+
+def test_record_writes_a_value_without_a_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    EmfMetrics(service="cost_publisher").record("CurrentSpendEUR", 12.5)
+    [line] = emf_lines(capsys.readouterr().out)
+    assert line["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
+        {"Name": "CurrentSpendEUR", "Unit": "None"}
+    ]
+    assert line["CurrentSpendEUR"] == [12.5]

@@ -20,14 +20,16 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from starlette.routing import Route
 
 from router.app import ROUTES
 from tests.doubles.cloud import NodeControlDouble
 from tests.doubles.token_issuer import TokenIssuerDouble
 from tests.fixtures.redis_servers import free_port
-from tests.fixtures.router_app import RouterHarness, open_router
+from tests.fixtures.router_app import RouterHarness, open_router, router_settings
 from tlfif import keys
 from tlfif.contracts import Job, Reply
+from tlfif.cost import BilledSpend, CostStore
 from tlfif.delivery import deliver
 from tlfif.nodes import NodeRegistry
 from tlfif.redis_conn import connect
@@ -59,6 +61,8 @@ def test_every_route_is_documented_and_every_documented_route_exists(
         for method in (route.methods or ())
         if method != "HEAD"  # Starlette adds HEAD to every GET
     }
+    # The CORS middleware answers a preflight on every path, before any route.
+    served |= {(route.path, "options") for route in ROUTES if isinstance(route, Route)}
     documented = {
         (path, method)
         for path, operations in spec["paths"].items()
@@ -116,6 +120,10 @@ class Contract:
                 continue
             for error in Draft202012Validator(header_spec["schema"]).iter_errors(value):
                 self.problems.append(f"{label}: header {header}: {error.message}")
+        if "content" not in documented:
+            if response.content:
+                self.problems.append(f"{label}: a body where none is documented")
+            return
         if response.headers.get("content-type") != "application/json":
             self.problems.append(f"{label}: content-type {response.headers.get('content-type')}")
         schema = {"$ref": SPEC_URI + pointer(*where, "content", "application/json", "schema")}
@@ -134,7 +142,7 @@ class Contract:
 
 @asynccontextmanager
 async def fake_router(
-    issuer: TokenIssuerDouble, node: NodeControlDouble | None = None
+    issuer: TokenIssuerDouble, node: NodeControlDouble | None = None, **settings: Any
 ) -> AsyncIterator[RouterHarness]:
     server = fakeredis.FakeServer()
 
@@ -142,7 +150,9 @@ async def fake_router(
         return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
 
     test_redis = client()
-    async with open_router(issuer, client, test_redis, node=node) as harness:
+    async with open_router(
+        issuer, client, test_redis, node=node, settings=router_settings(issuer, **settings)
+    ) as harness:
         yield harness
     await test_redis.aclose()
 
@@ -201,6 +211,69 @@ async def provoke_queue_down(issuer: TokenIssuerDouble, check: Callable[..., Non
     await test_redis.aclose()
 
 
+async def provoke_throttled(issuer: TokenIssuerDouble, check: Callable[..., None]) -> None:
+    """One request a second per bucket: the second of each is over the limit."""
+    tight = {"throttle_write_per_second": 1, "throttle_read_per_second": 1}
+    async with fake_router(issuer, **tight) as router:
+        for _ in range(2):
+            check("/infer", await router.infer({"prompt": "hello"}))
+        for _ in range(2):
+            check("/status", await router.client.get("/status", headers=router.auth("bob")))
+        check("/result/{id}", await router.result(UNKNOWN_ID, sub="bob"))
+        await router.client.post("/stop", headers=router.auth("bob"))
+        check("/stop", await router.client.post("/stop", headers=router.auth("bob")))
+
+
+async def provoke_preflights(
+    router: RouterHarness, check: Callable[..., None], spec: dict[str, Any]
+) -> None:
+    for path, operations in spec["paths"].items():
+        if "options" not in operations:
+            continue  # the route test above says which path lacks its preflight
+        url = path.replace("{id}", UNKNOWN_ID)
+        for origin in ("http://localhost:5173", "https://evil.example"):
+            headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+            check(path, await router.client.options(url, headers=headers))
+
+
+async def provoke_cost_routes(issuer: TokenIssuerDouble, check: Callable[..., None]) -> None:
+    """GET /cost before and after a figure exists; POST /budget/resume with and without a
+    budget hold; both throttled and with the queue down."""
+    async with fake_router(issuer) as router:
+        auth = router.auth()
+        check("/cost", await router.client.get("/cost", headers=auth))
+        await CostStore(router.redis).save(
+            BilledSpend(
+                usd=12.34,
+                eur=11.35,
+                usd_to_eur=0.92,
+                source="budgets",
+                month="2025-11",
+                as_of_ms=1763900000000,
+                node_hourly_usd=0.658,
+            )
+        )
+        check("/cost", await router.client.get("/cost", headers=auth))
+        check("/cost", await router.client.get("/cost"))
+        await NodeRegistry(router.redis).set_hold("budget", 3600)
+        for _ in range(2):  # lifted, then nothing left to lift
+            check("/budget/resume", await router.client.post("/budget/resume", headers=auth))
+        check("/budget/resume", await router.client.post("/budget/resume"))
+    tight = {"throttle_write_per_second": 1, "throttle_read_per_second": 1}
+    async with fake_router(issuer, **tight) as router:
+        for _ in range(2):
+            check("/cost", await router.client.get("/cost", headers=router.auth()))
+            check(
+                "/budget/resume", await router.client.post("/budget/resume", headers=router.auth())
+            )
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    test_redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+    async with open_router(issuer, lambda: connect(closed), test_redis) as router:
+        check("/cost", await router.client.get("/cost", headers=router.auth()))
+        check("/budget/resume", await router.client.post("/budget/resume", headers=router.auth()))
+    await test_redis.aclose()
+
+
 @pytest.mark.anyio
 async def test_every_documented_response_is_provoked_and_matches(
     spec: dict[str, Any], token_issuer: TokenIssuerDouble
@@ -212,6 +285,7 @@ async def test_every_documented_response_is_provoked_and_matches(
         job_id = await provoke_infer(router, contract.check)
         await provoke_result(router, contract.check, job_id)
         await provoke_node_routes(router, contract.check)
+        await provoke_preflights(router, contract.check, spec)
         contract.check_component("NotFound", await router.client.get("/no-such-route"))
         contract.check_component("MethodNotAllowed", await router.client.delete("/infer"))
     refused = NodeControlDouble(refuse_start="InsufficientInstanceCapacity")
@@ -223,5 +297,7 @@ async def test_every_documented_response_is_provoked_and_matches(
         assert start_error.json()["start_error"] is not None
         contract.check("/status", start_error)
     await provoke_queue_down(issuer, contract.check)
+    await provoke_throttled(issuer, contract.check)
+    await provoke_cost_routes(issuer, contract.check)
     assert contract.problems == []
     assert contract.documented() - contract.seen == set()

@@ -40,3 +40,21 @@ def test_jwks_url_defaults_to_the_issuers() -> None:
         cognito_issuer="https://cognito-idp.eu-central-1.amazonaws.com/p"
     )
     assert settings.resolved_jwks_url.endswith("/p/.well-known/jwks.json")
+
+
+def test_router_limits_and_gateway_trust_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = RouterSettings.load()
+    assert (defaults.throttle_write_per_second, defaults.throttle_write_per_minute) == (5, 20)
+    assert (defaults.throttle_read_per_second, defaults.throttle_read_per_minute) == (10, 300)
+    assert defaults.user_pending_cap == 20 and defaults.trust_gateway_claims is False
+    monkeypatch.setenv("TLFIF_ROUTER_THROTTLE_WRITE_PER_MINUTE", "6")
+    monkeypatch.setenv("TLFIF_ROUTER_USER_PENDING_CAP", "0")
+    monkeypatch.setenv("TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS", "true")
+    loaded = RouterSettings.load()
+    assert loaded.throttle_write_per_minute == 6 and loaded.user_pending_cap == 0
+    assert loaded.trust_gateway_claims is True
+    monkeypatch.setenv("TLFIF_ROUTER_THROTTLE_READ_PER_SECOND", "-1")
+    with pytest.raises(ConfigError, match="TLFIF_ROUTER_THROTTLE_READ_PER_SECOND"):
+        RouterSettings.load()

@@ -78,15 +78,46 @@ class Ec2NodeControl:
         return self._ec2
 
 
+class Ec2Fleet:
+    """Every instance tagged as the node, for the budget killer: all of them are stopped,
+    not only the one Ec2NodeControl would pick."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self._region = settings.region
+        self._tag_key = settings.node_tag_key
+        self._tag_value = settings.node_tag_value
+        self._ec2: Any = None
+
+    def stop_all_running(self) -> list[str]:
+        if self._ec2 is None:
+            self._ec2 = ec2_client(self._region)
+        with ec2_errors("DescribeInstances"):
+            pages = self._ec2.get_paginator("describe_instances").paginate(
+                Filters=[
+                    {"Name": f"tag:{self._tag_key}", "Values": [self._tag_value]},
+                    # A pending instance cannot be stopped yet (IncorrectInstanceState);
+                    # the scheduled check stops it once it runs, while the hold is set.
+                    {"Name": "instance-state-name", "Values": ["running"]},
+                ]
+            )
+            ids = sorted(
+                i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]
+            )
+        if ids:
+            with ec2_errors("StopInstances"):
+                self._ec2.stop_instances(InstanceIds=ids)
+        return ids
+
+
 def ec2_client(region: str) -> Any:
     """An EC2 client with short timeouts; AWS_ENDPOINT_URL reaches an emulator."""
-    import boto3
+    import boto3.session
     from botocore.config import Config
 
     config = Config(
         connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}
     )
-    return boto3.client("ec2", region_name=region, config=config)
+    return boto3.session.Session().client("ec2", region_name=region, config=config)
 
 
 @contextmanager

@@ -68,13 +68,13 @@ class S3ReplyStore:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            import boto3
+            import boto3.session
             from botocore.config import Config
 
             config = Config(
                 connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3}
             )
-            self._s3 = boto3.client("s3", region_name=self._region, config=config)
+            self._s3 = boto3.session.Session().client("s3", region_name=self._region, config=config)
         return self._s3
 
 

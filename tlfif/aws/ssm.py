@@ -38,11 +38,13 @@ class SsmReadinessMarker:
 
     def _client(self) -> Any:
         if self._ssm is None:
-            import boto3
+            import boto3.session
             from botocore.config import Config
 
             config = Config(
                 connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
             )
-            self._ssm = boto3.client("ssm", region_name=self._region, config=config)
+            self._ssm = boto3.session.Session().client(
+                "ssm", region_name=self._region, config=config
+            )
         return self._ssm

@@ -1,0 +1,203 @@
+"""Doubles for the GUI's controllers: a window that records (ChatViewDouble), a scheduler
+that runs everything at once on the test's thread (InlineSchedulerDouble), a backend
+that answers from a script (BackendDouble), and a clock whose sleeps only move it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from gui.backend import AWS_TINYLLAMA, Answer, Ticket, Waiting
+from gui.scheduler import Cancel
+from tlfif.contracts import CostView, EstimateView, Message, NodePhase
+
+T = TypeVar("T")
+
+
+@dataclass
+class ChatViewDouble:
+    """Every call as (method, args...) in `calls`, plus the state a user would see."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    sending: bool = False
+    stop_available: bool | None = None
+    phase: str = ""
+    node: str = ""
+    cost: str = ""
+    prompt: str = ""
+    pane: list[str] = field(default_factory=list)
+
+    def show_prompt(self, backend: str, text: str, at: datetime) -> None:
+        self.calls.append(("show_prompt", backend, text))
+        self.pane.append(f"You → {backend}: {text}")
+
+    def show_reply(self, backend: str, answer: Answer, waited_seconds: float, at: datetime) -> None:
+        self.calls.append(("show_reply", backend, answer, waited_seconds, at))
+        self.pane.append(f"{backend}: {answer.text}")
+
+    def show_notice(self, text: str) -> None:
+        self.calls.append(("show_notice", text))
+        self.pane.append(text)
+
+    def show_error(self, text: str) -> None:
+        self.calls.append(("show_error", text))
+        self.pane.append(text)
+
+    def set_sending(self, sending: bool) -> None:
+        self.calls.append(("set_sending", sending))
+        self.sending = sending
+
+    def set_phase(self, text: str) -> None:
+        self.calls.append(("set_phase", text))
+        self.phase = text
+
+    def set_stop_available(self, available: bool) -> None:
+        self.stop_available = available
+
+    def set_node(self, text: str) -> None:
+        self.calls.append(("set_node", text))
+        self.node = text
+
+    def set_cost(self, text: str) -> None:
+        self.calls.append(("set_cost", text))
+        self.cost = text
+
+    def clear_conversation(self) -> None:
+        self.pane.clear()
+
+    def restore_prompt(self, text: str) -> None:
+        self.prompt = text
+
+    def said(self, method: str) -> list[tuple[Any, ...]]:
+        return [call[1:] for call in self.calls if call[0] == method]
+
+
+@dataclass
+class InlineSchedulerDouble:
+    """run/post at once (or, with `hold`, when the test says `finish`); `later` timers
+    wait until the test fires them."""
+
+    hold: bool = False
+    held: list[Callable[[], None]] = field(default_factory=list)
+    timers: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    cancelled: int = 0
+
+    def run(
+        self, work: Callable[[], T], done: Callable[[T], None], failed: Callable[[Exception], None]
+    ) -> None:
+        if self.hold:
+            self.held.append(lambda: self._run_now(work, done, failed))
+        else:
+            self._run_now(work, done, failed)
+
+    def finish(self) -> None:
+        """Run the work held back so far."""
+        held, self.held = self.held, []
+        for action in held:
+            action()
+
+    def _run_now(
+        self, work: Callable[[], T], done: Callable[[T], None], failed: Callable[[Exception], None]
+    ) -> None:
+        try:
+            result = work()
+        except Exception as exc:
+            failed(exc)
+        else:
+            done(result)
+
+    def post(self, action: Callable[[], None]) -> None:
+        action()
+
+    def later(self, seconds: float, action: Callable[[], None]) -> Cancel:
+        entry = (seconds, action)
+        self.timers.append(entry)
+
+        def cancel() -> None:
+            if entry in self.timers:
+                self.timers.remove(entry)
+                self.cancelled += 1
+
+        return cancel
+
+    def fire(self) -> None:
+        """Run the timers due now (each may set new ones)."""
+        due, self.timers = self.timers, []
+        for _, action in due:
+            action()
+
+
+@dataclass
+class ManualClockDouble:
+    """Monotonic seconds that move only when someone sleeps."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> bool:
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
+        return False
+
+
+def cost_view(eur: float = 3.17, age_seconds: int = 42) -> CostView:
+    estimate = EstimateView(
+        eur=eur, running_seconds=600, node_hourly_usd=0.526, as_of_ms=1, age_seconds=age_seconds
+    )
+    return CostView(billed=None, estimate=estimate)
+
+
+@dataclass
+class BackendDouble:
+    """Answers from scripts; an Exception in a script is raised instead."""
+
+    name: str = AWS_TINYLLAMA
+    can_stop: bool = True
+    has_cost: bool = True
+    sends: list[Ticket | Exception] = field(default_factory=list)
+    responses: list[Answer | Waiting | Exception] = field(default_factory=list)
+    stops: list[NodePhase | Exception] = field(default_factory=list)
+    costs: list[CostView | Exception] = field(default_factory=list)
+    node: NodePhase = "stopped"
+    sent: list[tuple[list[Message], int, str]] = field(default_factory=list)
+    waits: list[int] = field(default_factory=list)
+    on_poll: Callable[[], None] = lambda: None
+    closed: bool = False
+
+    def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
+        self.sent.append((messages, idle_minutes, key))
+        if self.sends:
+            return _next(self.sends)
+        return Ticket(backend=self.name, id="job-1", phase="starting", messages=tuple(messages))
+
+    def get_response(self, ticket: Ticket, *, wait_seconds: int) -> Answer | Waiting:
+        self.waits.append(wait_seconds)
+        self.on_poll()
+        if self.responses:
+            return _next(self.responses)
+        return Answer(text="a reply", model="double-model", latency_ms=1500)
+
+    def stop(self) -> NodePhase:
+        self.node = _next(self.stops) if self.stops else "stopping"
+        return self.node
+
+    def cost(self) -> CostView:
+        return _next(self.costs) if self.costs else cost_view()
+
+    def node_phase(self) -> NodePhase:
+        return self.node
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _next(script: list[Any]) -> Any:
+    item = script.pop(0)
+    if isinstance(item, Exception):
+        raise item
+    return item
