@@ -1,0 +1,48 @@
+# prod: the seed's names (tl-fif, /apigw/tl-fif, env=tinyllama), every control that fits the budget.
+environment        = "prod"
+region             = "eu-central-1"
+owner_email        = "owner@example.com"
+vpc_cidr           = "10.20.0.0/22"
+availability_zones = ["eu-central-1a", "eu-central-1b"]
+router_ec2_path    = "dualstack"
+
+node_instance_type  = "g4dn.xlarge"
+node_subnet_index   = 0
+node_root_volume_gb = 24
+ami_parameter_name  = "/tl-fif/latest_ami_id"
+ami_keep            = 2
+
+redis_mode                = "serverless"
+redis_node_type           = "cache.t4g.micro"
+redis_max_ecpu_per_second = 5000
+
+lambda_zip_dir          = "../dist/lambda"
+lambda_architecture     = "x86_64"
+lambda_pinned_versions  = {}
+lambda_keep_versions    = 5
+router_memory_mb        = 512
+router_max_wait_seconds = 25
+
+api_throttle_burst = 10
+api_throttle_rate  = 5
+latency_alarm_ms   = 300
+
+desktop_callback_port = 53682
+cognito_domain_prefix = "tl-fif-change-me"
+access_token_minutes  = 60
+
+log_retention_days      = 30
+replies_retention_days  = 365
+noncurrent_version_days = 7
+
+budget_eur         = 20
+budget_warning_eur = 15
+usd_per_eur        = 1.10
+
+cost_publish_hours      = 8
+scheduled_check_minutes = 1
+idle_miss_minutes       = 35
+
+enable_cloudtrail   = true
+enable_config_rules = true
+enable_dr_test      = true

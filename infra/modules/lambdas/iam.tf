@@ -1,0 +1,143 @@
+# One role per function, each with only what that function calls. EC2 start/stop is limited
+# to instances tagged <node_tag_key>=<node_tag_value>; DescribeInstances takes no resource
+# ARN in IAM, so it cannot be narrowed further.
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = var.functions
+
+  name               = "${var.name}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+
+  tags = { Name = "${var.name}-${each.key}" }
+}
+
+locals {
+  instance_arns = "arn:${local.partition}:ec2:${local.region}:${local.account}:instance/*"
+  # Which EC2 actions (on the tagged node) each function needs.
+  ec2_actions = {
+    router          = ["ec2:StartInstances", "ec2:StopInstances"]
+    scheduled_check = ["ec2:StartInstances"]
+    budget_killer   = ["ec2:StopInstances"]
+    queue_health    = []
+    cost_publisher  = []
+  }
+  describes_ec2 = toset(["router", "scheduled_check", "budget_killer", "cost_publisher"])
+}
+
+data "aws_iam_policy_document" "this" {
+  for_each = var.functions
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this[each.key].arn}:*"]
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"] # X-Ray's put actions take no resource ARN
+  }
+
+  dynamic "statement" {
+    for_each = each.value.in_vpc ? [1] : []
+    content {
+      # What Lambda needs to attach its ENIs; these EC2 calls take no resource ARN.
+      sid     = "VpcNetworkInterfaces"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+        "ec2:AssignIpv6Addresses",
+        "ec2:UnassignIpv6Addresses",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = contains(local.describes_ec2, each.key) ? [1] : []
+    content {
+      sid       = "FindNode"
+      actions   = ["ec2:DescribeInstances"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(lookup(local.ec2_actions, each.key, [])) > 0 ? [1] : []
+    content {
+      sid       = "StartStopTaggedNodeOnly"
+      actions   = local.ec2_actions[each.key]
+      resources = [local.instance_arns]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/${var.node_tag_key}"
+        values   = [var.node_tag_value]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "router" ? [1] : []
+    content {
+      sid       = "ReadReplies"
+      actions   = ["s3:GetObject"]
+      resources = ["${var.replies_bucket_arn}/replies/*"]
+    }
+  }
+
+  dynamic "statement" {
+    # Without ListBucket a missing reply reads as 403, not 404 ("not written yet").
+    for_each = each.key == "router" ? [1] : []
+    content {
+      sid       = "ListReplies"
+      actions   = ["s3:ListBucket"]
+      resources = [var.replies_bucket_arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["replies/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "cost_publisher" ? [1] : []
+    content {
+      sid       = "CostExplorerSpend"
+      actions   = ["ce:GetCostAndUsage"]
+      resources = ["*"] # Cost Explorer has no resource-level permissions
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "cost_publisher" ? [1] : []
+    content {
+      sid       = "BudgetSpend"
+      actions   = ["budgets:ViewBudget"]
+      resources = ["arn:${local.partition}:budgets::${local.account}:budget/*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = var.functions
+
+  name   = "least-privilege"
+  role   = aws_iam_role.this[each.key].id
+  policy = data.aws_iam_policy_document.this[each.key].json
+}

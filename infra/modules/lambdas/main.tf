@@ -1,0 +1,100 @@
+# The Lambdas: router, queue_health, scheduled_check, budget_killer, cost_publisher, each from
+# dist/lambda/<name>.zip (`make lambda-package`). Every deploy publishes a version; callers
+# (API Gateway, EventBridge, SNS) invoke the `prod` alias only, so a roll-back is moving the
+# alias (var.lambda_pinned_versions, or `aws lambda update-alias` at once). Versions beyond
+# the last five are deleted by infra/scripts/prune.py lambda (README "Deploy").
+
+data "aws_region" "this" {}
+data "aws_caller_identity" "this" {}
+data "aws_partition" "this" {}
+
+locals {
+  region    = data.aws_region.this.region
+  account   = data.aws_caller_identity.this.account_id
+  partition = data.aws_partition.this.partition
+  # botocore reads AWS_USE_DUALSTACK_ENDPOINT: EC2 and S3 are then reached over IPv6 through
+  # the egress-only gateway, with no NAT and no interface endpoint (ADR 0011).
+  network_env = var.dualstack ? { AWS_USE_DUALSTACK_ENDPOINT = "true" } : {}
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest with its own key; a CMK costs USD 1/month (ADR 0010)
+  for_each = var.functions
+
+  name              = "/aws/lambda/${var.name}-${each.key}"
+  retention_in_days = var.log_retention_days
+
+  tags = { Name = "${var.name}-${each.key}" }
+}
+
+resource "aws_lambda_function" "this" {
+  # checkov:skip=CKV_AWS_115:reserved concurrency cannot be set on accounts at the default quota of 10; the stage throttle caps calls
+  # checkov:skip=CKV_AWS_116:a failed async run is mailed by the lambda-errors alarm; a DLQ nobody reads adds nothing
+  # checkov:skip=CKV_AWS_173:Lambda encrypts variables at rest with its own key; a CMK costs USD 1/month and adds a KMS call to every cold start
+  # checkov:skip=CKV_AWS_272:code signing needs a Signer profile per deploy; the zips are built and deployed by the same owner
+  for_each = var.functions
+
+  function_name    = "${var.name}-${each.key}"
+  description      = "TL-FIF ${each.key}"
+  role             = aws_iam_role.this[each.key].arn
+  runtime          = "python3.12"
+  architectures    = [var.architecture]
+  handler          = each.value.handler
+  filename         = "${var.zip_dir}/${each.key}.zip"
+  source_code_hash = filebase64sha256("${var.zip_dir}/${each.key}.zip")
+  memory_size      = each.value.memory_mb
+  timeout          = each.value.timeout_s
+  publish          = true
+
+  environment {
+    variables = merge(
+      var.common_env,
+      each.value.in_vpc ? { TLFIF_REDIS_URL = var.redis_url } : {},
+      each.value.in_vpc ? local.network_env : {},
+      {
+        POWERTOOLS_SERVICE_NAME      = each.key
+        POWERTOOLS_METRICS_NAMESPACE = "TLFIF"
+      },
+      each.value.env,
+    )
+  }
+
+  dynamic "vpc_config" {
+    for_each = each.value.in_vpc ? [1] : []
+    content {
+      subnet_ids                  = var.subnet_ids
+      security_group_ids          = [var.security_group_id]
+      ipv6_allowed_for_dual_stack = var.dualstack
+    }
+  }
+
+  tracing_config {
+    mode = "Active" # X-Ray's always-free 100k traces a month cover this traffic
+  }
+
+  logging_config {
+    log_format = "Text" # the code writes its own JSON lines and EMF
+    log_group  = aws_cloudwatch_log_group.this[each.key].name
+  }
+
+  tags = { Name = "${var.name}-${each.key}" }
+}
+
+resource "aws_lambda_alias" "prod" {
+  for_each = var.functions
+
+  name             = "prod"
+  description      = "What callers invoke; moved by deploys and roll-backs"
+  function_name    = aws_lambda_function.this[each.key].function_name
+  function_version = lookup(var.pinned_versions, each.key, aws_lambda_function.this[each.key].version)
+}
+
+# The seed's /tl-fif/lambda_prod_version, for operators: which version each alias serves.
+resource "aws_ssm_parameter" "prod_versions" {
+  # checkov:skip=CKV_AWS_337:AWS-managed aws/ssm key; nothing secret in a version number
+  name  = var.version_parameter_name
+  type  = "SecureString"
+  value = jsonencode({ for k, a in aws_lambda_alias.prod : k => a.function_version })
+
+  tags = { Name = "lambda-prod-versions" }
+}

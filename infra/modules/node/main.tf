@@ -1,0 +1,283 @@
+# The GPU node: one instance, launched from a template whose AMI is read from SSM at launch
+# (so a new bake or a roll-back is a parameter change plus a replace), normally stopped.
+# IMDSv2 only, encrypted gp3, no key pair, no inbound rule; a public IPv4 only while running
+# (ADR 0010). The router finds it by its env tag; its role may stop this instance only.
+
+data "aws_region" "this" {}
+data "aws_caller_identity" "this" {}
+data "aws_partition" "this" {}
+# default_tags reach resources OpenTofu creates, not what EC2 creates from a template at
+# launch (the DR instance, volumes, interfaces): those get them through tag_specifications.
+data "aws_default_tags" "this" {}
+
+locals {
+  env_path   = "/${var.name}/node/env"
+  ready_path = "/${var.name}/ready"
+  account    = data.aws_caller_identity.this.account_id
+  region     = data.aws_region.this.region
+  partition  = data.aws_partition.this.partition
+  log_groups = {
+    watcher = "/${var.name}/node/watcher"
+    vllm    = "/${var.name}/node/vllm"
+  }
+}
+
+# The watcher's settings, read at boot by tlfif-node-env.service (packer/files/).
+resource "aws_ssm_parameter" "env" {
+  # checkov:skip=CKV_AWS_337:SecureString under the AWS-managed aws/ssm key; a CMK adds USD 1/month for no reader fewer
+  for_each = var.node_env
+
+  name  = "${local.env_path}/${each.key}"
+  type  = "SecureString"
+  value = each.value
+
+  tags = { Name = each.key }
+}
+
+resource "aws_ssm_parameter" "redis_url" {
+  # checkov:skip=CKV_AWS_337:SecureString under the AWS-managed aws/ssm key; a CMK adds USD 1/month for no reader fewer
+  name  = "${local.env_path}/TLFIF_REDIS_URL"
+  type  = "SecureString"
+  value = var.redis_url
+
+  tags = { Name = "TLFIF_REDIS_URL" }
+}
+
+resource "aws_cloudwatch_log_group" "node" {
+  # checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest with its own key; a CMK costs USD 1/month (ADR 0010)
+  for_each = local.log_groups
+
+  name              = each.value
+  retention_in_days = var.log_retention_days
+
+  tags = { Name = each.value }
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "node" {
+  name               = "${var.name}-node"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+
+  tags = { Name = "${var.name}-node" }
+}
+
+# SSM Session Manager (the only way in) and the agent's own registration.
+resource "aws_iam_role_policy_attachment" "ssm_core" {
+  role       = aws_iam_role.node.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+data "aws_iam_policy_document" "node" {
+  statement {
+    sid       = "ReadOwnSettings"
+    actions   = ["ssm:GetParametersByPath", "ssm:GetParameter"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${local.env_path}*"]
+  }
+
+  statement {
+    sid       = "MarkReady"
+    actions   = ["ssm:PutParameter"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${local.ready_path}/*"]
+  }
+
+  statement {
+    sid       = "WriteReplies"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.replies_bucket_arn}/replies/*"]
+  }
+
+  statement {
+    sid       = "ReadAdapters"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.models_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "Metrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource type; the namespace condition narrows it
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["CWAgent", "TLFIF"]
+    }
+  }
+
+  statement {
+    sid     = "Logs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:DescribeLogStreams",
+    ]
+    resources = flatten([for g in aws_cloudwatch_log_group.node : [g.arn, "${g.arn}:*"]])
+  }
+
+  statement {
+    sid       = "DescribeForAgent"
+    actions   = ["ec2:DescribeTags", "ec2:DescribeVolumes"]
+    resources = ["*"] # Describe* calls take no resource ARN
+  }
+}
+
+resource "aws_iam_role_policy" "node" {
+  name   = "node"
+  role   = aws_iam_role.node.id
+  policy = data.aws_iam_policy_document.node.json
+}
+
+# Self-stop: StopInstances on this very instance and nothing else (the seed's "self-only").
+data "aws_iam_policy_document" "self_stop" {
+  statement {
+    sid       = "StopSelf"
+    actions   = ["ec2:StopInstances"]
+    resources = [aws_instance.node.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "self_stop" {
+  name   = "self-stop"
+  role   = aws_iam_role.node.id
+  policy = data.aws_iam_policy_document.self_stop.json
+}
+
+resource "aws_iam_instance_profile" "node" {
+  name = "${var.name}-node"
+  role = aws_iam_role.node.name
+
+  tags = { Name = "${var.name}-node" }
+}
+
+resource "aws_launch_template" "node" {
+  # checkov:skip=CKV_AWS_88:public IPv4 only while running and no inbound rule at all; cheaper than NAT or endpoints (ADR 0010)
+  name          = "${var.name}-node"
+  description   = "TL-FIF GPU node; AMI from ${var.ami_parameter_name}"
+  image_id      = "resolve:ssm:${var.ami_parameter_name}"
+  instance_type = var.instance_type
+  # No key_name: no key pair exists; operators use SSM Session Manager.
+  ebs_optimized = true
+  # Powering off (the poweroff self-stop, or `shutdown -h` in a session) stops, never
+  # terminates: the node must survive to be started again.
+  instance_initiated_shutdown_behavior = "stop"
+  update_default_version               = true
+
+  iam_instance_profile {
+    arn = aws_iam_instance_profile.node.arn
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required" # IMDSv2 only
+    http_put_response_hop_limit = 1
+    http_protocol_ipv6          = "disabled"
+    instance_metadata_tags      = "enabled" # the boot script reads tlfif-env-path
+  }
+
+  # 1-minute EC2 metrics; billed per metric-hour only while the node runs (cents a month).
+  monitoring {
+    enabled = true
+  }
+
+  network_interfaces {
+    device_index                = 0
+    subnet_id                   = var.subnet_id
+    security_groups             = [var.security_group_id]
+    associate_public_ip_address = true # released on stop: billed only while running (ADR 0010)
+    ipv6_address_count          = 1
+    delete_on_termination       = true
+  }
+
+  block_device_mappings {
+    device_name = "/dev/sda1"
+    ebs {
+      volume_size           = var.root_volume_gb
+      volume_type           = "gp3"
+      iops                  = 3000
+      throughput            = 125
+      encrypted             = true
+      delete_on_termination = true
+    }
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge(data.aws_default_tags.this.tags, {
+      Name               = "${var.name}-node"
+      (var.node_tag_key) = var.node_tag_value
+      "tlfif-env-path"   = local.env_path
+    })
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = merge(data.aws_default_tags.this.tags, { Name = "${var.name}-node-root" })
+  }
+
+  tag_specifications {
+    resource_type = "network-interface"
+    tags          = merge(data.aws_default_tags.this.tags, { Name = "${var.name}-node" })
+  }
+
+  tags = { Name = "${var.name}-node" }
+}
+
+resource "aws_instance" "node" {
+  launch_template {
+    id      = aws_launch_template.node.id
+    version = aws_launch_template.node.latest_version
+  }
+
+  # The instance is started by the router and stops itself; OpenTofu must not fight that,
+  # nor replace the node because a newer template version exists (an AMI roll-forward is an
+  # explicit `-replace`, README "Deploy").
+  lifecycle {
+    ignore_changes = [launch_template, instance_state]
+  }
+
+  # The same as the template says; repeated so nothing reading the instance alone can doubt it.
+  iam_instance_profile = aws_iam_instance_profile.node.name
+  ebs_optimized        = true
+  monitoring           = true
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+    instance_metadata_tags      = "enabled"
+  }
+
+  root_block_device {
+    tags                  = merge(data.aws_default_tags.this.tags, { Name = "${var.name}-node-root" })
+    volume_type           = "gp3"
+    volume_size           = var.root_volume_gb
+    iops                  = 3000
+    throughput            = 125
+    encrypted             = true
+    delete_on_termination = true
+  }
+
+  tags = {
+    Name               = "${var.name}-node"
+    (var.node_tag_key) = var.node_tag_value
+    "tlfif-env-path"   = local.env_path
+  }
+}
+
+# Created running; stopped right after, so a fresh deploy costs nothing until a prompt.
+resource "aws_ec2_instance_state" "node" {
+  instance_id = aws_instance.node.id
+  state       = "stopped"
+
+  lifecycle {
+    ignore_changes = [state]
+  }
+}

@@ -1,0 +1,69 @@
+output "api_url" {
+  description = "Base URL of the API (clients' api_url)."
+  value       = module.api.api_url
+}
+
+output "ping_url" {
+  description = "Unauthenticated uptime check (the seed's API-005)."
+  value       = "${trimsuffix(module.api.api_url, "/")}/ping"
+}
+
+output "dashboard_url" {
+  description = "The CloudWatch dashboard."
+  value       = module.observability.dashboard_url
+}
+
+output "redis_endpoint" {
+  description = "Redis primary endpoint host:port (TLS; AUTH as user tlfif)."
+  value       = module.redis.endpoint
+}
+
+output "user_pool_id" {
+  description = "Cognito user pool (clients' user_pool_id)."
+  value       = module.identity.user_pool_id
+}
+
+output "cli_client_id" {
+  description = "App client of the tlfif CLI (clients' client_id)."
+  value       = module.identity.cli_client_id
+}
+
+output "desktop_client_id" {
+  description = "App client of the desktop GUI (PKCE)."
+  value       = module.identity.desktop_client_id
+}
+
+output "hosted_ui_domain" {
+  description = "Cognito hosted UI."
+  value       = module.identity.hosted_ui_domain
+}
+
+output "node_instance_id" {
+  description = "The GPU node."
+  value       = module.node.instance_id
+}
+
+output "replies_bucket" {
+  description = "Replies bucket."
+  value       = module.storage.replies_bucket
+}
+
+output "lambda_prod_versions" {
+  description = "Version each prod alias serves."
+  value       = module.lambdas.prod_versions
+}
+
+output "alarm_names" {
+  description = "Alarms created."
+  value       = module.observability.alarm_names
+}
+
+output "prune_settings" {
+  description = "What infra/scripts/prune.py keeps: AMIs and Lambda versions."
+  value       = {
+    ami_parameter_name   = var.ami_parameter_name
+    ami_keep             = var.ami_keep
+    lambda_keep_versions = var.lambda_keep_versions
+    functions            = module.lambdas.function_names
+  }
+}

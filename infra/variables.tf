@@ -1,0 +1,220 @@
+# Every variable here is set in envs/dev.tfvars and envs/prod.tfvars (a test checks it), and
+# `tlfif cost` reads the same files, so the bill it prints is the bill of what is deployed.
+
+variable "environment" {
+  description = "dev or prod; part of every name."
+  type        = string
+  validation {
+    condition     = contains(["dev", "prod"], var.environment)
+    error_message = "environment must be dev or prod."
+  }
+}
+
+variable "region" {
+  description = "AWS region; the price table in tlfif/ is for eu-central-1."
+  type        = string
+}
+
+variable "owner_email" {
+  description = "Where budget warnings go (SNS email subscription, confirmed by mail)."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "IPv4 range of the VPC (the seed's 10.20.0.0/22); AWS adds an IPv6 /56."
+  type        = string
+}
+
+variable "availability_zones" {
+  description = "Two AZs: ElastiCache Serverless wants subnets in at least two."
+  type        = list(string)
+  validation {
+    condition     = length(var.availability_zones) >= 2
+    error_message = "Give at least two availability zones."
+  }
+}
+
+variable "router_ec2_path" {
+  description = "How Lambdas in the VPC reach the EC2 API: dualstack (IPv6 via an egress-only gateway, free) or endpoint (an interface endpoint, ~USD 8.8/month per AZ). ADR 0011."
+  type        = string
+  validation {
+    condition     = contains(["dualstack", "endpoint"], var.router_ec2_path)
+    error_message = "router_ec2_path must be dualstack or endpoint."
+  }
+}
+
+variable "node_instance_type" {
+  description = "The GPU node; g4dn.xlarge (T4, x86_64) is what the AMI is built and checked for."
+  type        = string
+}
+
+variable "node_subnet_index" {
+  description = "Which AZ (index into availability_zones) the node runs in; move it when that AZ lacks g4dn capacity."
+  type        = number
+}
+
+variable "node_root_volume_gb" {
+  description = "Root gp3 volume in GiB: OS, driver, vLLM venv and model take ~15 GB; every GiB costs while stopped."
+  type        = number
+  validation {
+    condition     = var.node_root_volume_gb >= 20
+    error_message = "The image needs at least 20 GiB."
+  }
+}
+
+variable "ami_parameter_name" {
+  description = "SSM parameter holding the node's AMI id; Packer's post-processor writes it."
+  type        = string
+}
+
+variable "ami_keep" {
+  description = "AMIs (and their snapshots) kept for roll-back by infra/scripts/prune.py; each costs snapshot storage."
+  type        = number
+}
+
+variable "redis_mode" {
+  description = "serverless (ElastiCache Serverless for Valkey) or node (one cache node with maxmemory-policy noeviction). ADR 0012."
+  type        = string
+  validation {
+    condition     = contains(["serverless", "node"], var.redis_mode)
+    error_message = "redis_mode must be serverless or node."
+  }
+}
+
+variable "redis_node_type" {
+  description = "Cache node type when redis_mode = node."
+  type        = string
+}
+
+variable "redis_max_ecpu_per_second" {
+  description = "Serverless only: ECPU/s ceiling, a cost cap that throttles and never evicts."
+  type        = number
+}
+
+variable "lambda_zip_dir" {
+  description = "Where `make lambda-package` leaves <name>.zip, relative to infra/."
+  type        = string
+}
+
+variable "lambda_architecture" {
+  description = "x86_64 or arm64; must match the wheels `make lambda-package` put in the zips."
+  type        = string
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
+}
+
+variable "lambda_pinned_versions" {
+  description = "Roll-back: function name -> published version the prod alias keeps (empty: the latest)."
+  type        = map(string)
+}
+
+variable "lambda_keep_versions" {
+  description = "Published versions kept per function by infra/scripts/prune.py."
+  type        = number
+}
+
+variable "router_memory_mb" {
+  description = "Router Lambda memory; the seed's 512 MB keeps cold starts under 500 ms."
+  type        = number
+}
+
+variable "router_max_wait_seconds" {
+  description = "Longest ?wait of GET /result; the long-poll route's alarm sits above it."
+  type        = number
+}
+
+variable "api_throttle_burst" {
+  description = "Stage burst limit (all users together; per-user limits are the router's)."
+  type        = number
+}
+
+variable "api_throttle_rate" {
+  description = "Stage steady rate limit in requests per second."
+  type        = number
+}
+
+variable "latency_alarm_ms" {
+  description = "p95 latency alarm for the short routes (the seed's 300 ms over 5 minutes)."
+  type        = number
+}
+
+variable "desktop_callback_port" {
+  description = "Fixed loopback port of the desktop client's PKCE callback (http://localhost:<port>/callback)."
+  type        = number
+}
+
+variable "cognito_domain_prefix" {
+  description = "Hosted UI prefix: https://<prefix>.auth.<region>.amazoncognito.com; unique per region."
+  type        = string
+}
+
+variable "access_token_minutes" {
+  description = "Access token lifetime (the seed's 60 minutes); clients refresh before it ends."
+  type        = number
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention (the seed's 30 days for /apigw/tl-fif)."
+  type        = number
+}
+
+variable "replies_retention_days" {
+  description = "Replies are deleted after this many days (the seed's one year)."
+  type        = number
+}
+
+variable "noncurrent_version_days" {
+  description = "Old object versions in the buckets expire after this many days."
+  type        = number
+}
+
+variable "budget_eur" {
+  description = "Monthly hard stop in EUR: at 100 % budget_killer stops the GPU and holds starts."
+  type        = number
+}
+
+variable "budget_warning_eur" {
+  description = "Monthly warning in EUR, mailed to owner_email."
+  type        = number
+}
+
+variable "usd_per_eur" {
+  description = "AWS Budgets counts in USD; the EUR limits are converted with this rate."
+  type        = number
+}
+
+variable "cost_publish_hours" {
+  description = "cost_publisher asks Cost Explorer at most every N hours (USD 0.01 a request; its data refreshes a few times a day); it runs hourly and reads the budget's spend, which is free."
+  type        = number
+}
+
+variable "scheduled_check_minutes" {
+  description = "How often the scheduled check requeues orphans and restarts the node for stranded jobs."
+  type        = number
+}
+
+variable "idle_miss_minutes" {
+  description = "Safety net: a running node whose GPU stayed idle this long is stopped by an alarm; above the 30-minute idle maximum."
+  type        = number
+  validation {
+    condition     = var.idle_miss_minutes > 30
+    error_message = "Must exceed the longest idle a job may ask for (30 minutes)."
+  }
+}
+
+variable "enable_cloudtrail" {
+  description = "A management-events trail to S3 (ADR 0014)."
+  type        = bool
+}
+
+variable "enable_config_rules" {
+  description = "AWS Config recorder limited to the checked types plus three rules (ADR 0015)."
+  type        = bool
+}
+
+variable "enable_dr_test" {
+  description = "Monthly DR test: boot a node from the current AMI, wait for readiness, terminate (ADR 0016)."
+  type        = bool
+}

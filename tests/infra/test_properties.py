@@ -1,0 +1,594 @@
+"""Property tests of infra/ (the Phi-3 seed's plan: resource completeness, environment
+parameterisation, least-privilege network), read from the HCL itself: no tofu binary."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.infra.hcl import (
+    ENVS,
+    INFRA,
+    REPO,
+    Resource,
+    blocks,
+    load,
+    module_dirs,
+    nested,
+    resources,
+    tf_files,
+    variables,
+)
+
+ENV_FILES = sorted(ENVS.glob("*.tfvars"))
+WIDE = {"0.0.0.0/0", "::/0"}
+
+
+def resource_types() -> set[str]:
+    return {r.type for r in resources()}
+
+
+def module_calls() -> dict[str, dict[str, Any]]:
+    calls: dict[str, dict[str, Any]] = {}
+    for _, block in blocks("module", [INFRA / "main.tf"]):
+        calls.update(block)
+    return calls
+
+
+# --- Property 1: resource completeness --------------------------------------------------
+
+
+REQUIRED = {
+    "aws_vpc",
+    "aws_subnet",
+    "aws_internet_gateway",
+    "aws_egress_only_internet_gateway",
+    "aws_vpc_endpoint",
+    "aws_security_group",
+    "aws_elasticache_serverless_cache",
+    "aws_elasticache_parameter_group",
+    "aws_elasticache_user_group",
+    "aws_lambda_function",
+    "aws_lambda_alias",
+    "aws_apigatewayv2_api",
+    "aws_apigatewayv2_authorizer",
+    "aws_apigatewayv2_route",
+    "aws_apigatewayv2_stage",
+    "aws_cognito_user_pool",
+    "aws_cognito_user_pool_domain",
+    "aws_cognito_user_pool_client",
+    "aws_launch_template",
+    "aws_instance",
+    "aws_iam_instance_profile",
+    "aws_s3_bucket",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_cloudwatch_event_rule",
+    "aws_budgets_budget",
+    "aws_sns_topic",
+    "aws_cloudwatch_dashboard",
+    "aws_cloudwatch_metric_alarm",
+    "aws_cloudtrail",
+    "aws_config_config_rule",
+    "aws_ssm_document",
+}
+# Always-on parts of the seed's diagram that the ADRs rule out (0010, 0011).
+FORBIDDEN = {
+    "aws_nat_gateway",
+    "aws_eip",
+    "aws_lb",
+    "aws_alb",
+    "aws_synthetics_canary",
+    "aws_key_pair",
+    "aws_dynamodb_table",
+    "aws_dlm_lifecycle_policy",
+}
+
+
+def test_every_required_resource_exists() -> None:
+    assert REQUIRED - resource_types() == set()
+
+
+def test_no_always_on_resource_of_the_seed_diagram() -> None:
+    assert FORBIDDEN & resource_types() == set()
+
+
+def test_module_calls_pass_exactly_the_module_variables() -> None:
+    calls = module_calls()
+    assert set(calls) == {d.name for d in module_dirs()[1:]}
+    for name, call in calls.items():
+        declared = variables(INFRA / "modules" / name)
+        passed = set(call) - {"source"}
+        required = {v for v, body in declared.items() if "default" not in body}
+        assert call["source"] == f"./modules/{name}"
+        assert passed - set(declared) == set(), f"module {name}: unknown arguments"
+        assert required - passed == set(), f"module {name}: missing arguments"
+
+
+def test_every_variable_and_output_is_described() -> None:
+    for kind in ("variable", "output"):
+        for path, block in blocks(kind):
+            for name, body in block.items():
+                assert body.get("description"), f"{path}: {kind} {name} has no description"
+
+
+# --- Property 2: environment parameterisation -------------------------------------------
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
+def test_env_file_sets_every_variable_and_nothing_else(env_file: Path) -> None:
+    declared = set(variables(INFRA))
+    values = load(env_file)
+    assert declared - set(values) == set(), "variables not set"
+    assert set(values) - declared == set(), "unknown variables"
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
+def test_env_values_satisfy_the_validations(env_file: Path) -> None:
+    v = load(env_file)
+    assert env_file.stem == v["environment"]
+    assert v["router_ec2_path"] in {"dualstack", "endpoint"}
+    assert v["redis_mode"] in {"serverless", "node"}
+    assert v["lambda_architecture"] in {"x86_64", "arm64"}
+    assert len(v["availability_zones"]) >= 2
+    assert 0 <= v["node_subnet_index"] < len(v["availability_zones"])
+    assert v["idle_miss_minutes"] > 30, "must exceed the longest idle a job may ask"
+    assert v["node_instance_type"] == "g4dn.xlarge"
+    assert v["log_retention_days"] == 30
+    assert v["replies_retention_days"] == 365
+    assert v["budget_eur"] == 20 and v["budget_warning_eur"] == 15
+    assert v["router_max_wait_seconds"] <= 25
+    assert v["latency_alarm_ms"] == 300
+
+
+def test_dev_and_prod_differ_only_where_meant() -> None:
+    dev, prod = (load(ENVS / f"{e}.tfvars") for e in ("dev", "prod"))
+    differing = {k for k in dev if dev[k] != prod[k]}
+    assert differing <= {
+        "environment",
+        "vpc_cidr",
+        "cognito_domain_prefix",
+        "enable_config_rules",
+        "enable_dr_test",
+    }
+
+
+# --- Network: no way in ------------------------------------------------------------------
+
+
+def rules() -> list[tuple[str, Resource, dict[str, Any]]]:
+    """(direction, resource, rule body) of every security group rule, in any form."""
+    found: list[tuple[str, Resource, dict[str, Any]]] = []
+    for r in resources("aws_security_group"):
+        found += [("ingress", r, b) for b in nested(r.body, "ingress")]
+        found += [("egress", r, b) for b in nested(r.body, "egress")]
+    for r in resources("aws_vpc_security_group_ingress_rule"):
+        found.append(("ingress", r, r.body))
+    for r in resources("aws_vpc_security_group_egress_rule"):
+        found.append(("egress", r, r.body))
+    for r in resources("aws_security_group_rule"):
+        found.append((r.body["type"], r, r.body))
+    return found
+
+
+def test_there_are_rules_to_check() -> None:
+    assert len(rules()) >= 6
+
+
+def test_no_ingress_from_anywhere() -> None:
+    for direction, r, body in rules():
+        if direction != "ingress":
+            continue
+        # Ingress only from another group or a prefix list, never from CIDRs.
+        assert body.get("referenced_security_group_id") or body.get("prefix_list_id"), r.address
+        for key in ("cidr_ipv4", "cidr_ipv6", "cidr_blocks", "ipv6_cidr_blocks"):
+            assert not body.get(key), f"{r.address}: ingress from {body.get(key)}"
+
+
+def test_node_group_has_no_ingress_at_all() -> None:
+    for direction, r, body in rules():
+        if direction == "ingress":
+            assert "aws_security_group.node" not in body.get("security_group_id", ""), r.address
+    node = next(r for r in resources("aws_security_group") if r.name == "node")
+    assert "ingress" not in node.body
+
+
+def test_no_port_22_anywhere() -> None:
+    for _, r, body in rules():
+        assert str(body.get("ip_protocol", body.get("protocol"))) not in {"-1", "all"}, r.address
+        low, high = int(body["from_port"]), int(body["to_port"])
+        assert not low <= 22 <= high, f"{r.address} opens port 22"
+    for r in resources("aws_launch_template") + resources("aws_instance"):
+        assert "key_name" not in r.body, f"{r.address}: no key pair, SSM only"
+
+
+def test_default_security_group_is_emptied() -> None:
+    (default,) = resources("aws_default_security_group")
+    assert "ingress" not in default.body and "egress" not in default.body
+
+
+def test_private_subnets_leave_only_through_the_egress_only_gateway() -> None:
+    tables = {r.name: r for r in resources("aws_route_table")}
+    private_routes = nested(tables["private"].body, "route")
+    assert all("egress_only_gateway_id" in route for route in private_routes)
+    assert not any(route.get("cidr_block") == "0.0.0.0/0" for route in private_routes)
+
+
+# --- Buckets, instances, encryption -----------------------------------------------------
+
+
+def _refers(value: Any, resource: Resource) -> bool:
+    return f"aws_s3_bucket.{resource.name}" in str(value)
+
+
+def test_every_bucket_blocks_public_access_and_is_encrypted_and_versioned() -> None:
+    buckets = resources("aws_s3_bucket")
+    assert len(buckets) >= 2
+    for bucket in buckets:
+        same_file = [r for r in resources() if r.path == bucket.path]
+
+        def companion(
+            kind: str, bucket: Resource = bucket, same: list[Resource] = same_file
+        ) -> Resource:
+            matches = [
+                r
+                for r in same
+                if r.type == kind
+                and _refers(r.body.get("for_each", "") + str(r.body["bucket"]), bucket)
+            ]
+            assert matches, f"{bucket.address} has no {kind}"
+            return matches[0]
+
+        block = companion("aws_s3_bucket_public_access_block")
+        for flag in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ):
+            assert block.body[flag] is True, f"{bucket.address}: {flag}"
+        companion("aws_s3_bucket_server_side_encryption_configuration")
+        versioning = companion("aws_s3_bucket_versioning")
+        assert nested(versioning.body, "versioning_configuration")[0]["status"] == "Enabled"
+        companion("aws_s3_bucket_ownership_controls")
+        companion("aws_s3_bucket_policy")
+
+
+def test_lifecycle_expires_old_versions_and_never_goes_to_glacier() -> None:
+    configs = resources("aws_s3_bucket_lifecycle_configuration")
+    assert configs
+    for config in configs:
+        for rule in nested(config.body, "rule"):
+            assert "transition" not in rule, "Glacier is a trap for 1 KB replies (storage module)"
+            assert nested(rule, "noncurrent_version_expiration"), config.address
+    replies = next(c for c in configs if c.name == "replies")
+    days = [nested(rule, "expiration")[0].get("days") for rule in nested(replies.body, "rule")]
+    assert "${var.replies_retention_days}" in days
+
+
+def test_imdsv2_required_everywhere() -> None:
+    for r in resources("aws_launch_template") + resources("aws_instance"):
+        (options,) = nested(r.body, "metadata_options")
+        assert options["http_tokens"] == "required", r.address
+        assert options["http_endpoint"] == "enabled"
+
+
+def test_node_volumes_are_encrypted_gp3() -> None:
+    (template,) = resources("aws_launch_template")
+    (mapping,) = nested(template.body, "block_device_mappings")
+    (ebs,) = nested(mapping, "ebs")
+    assert ebs["encrypted"] is True and ebs["volume_type"] == "gp3"
+    (instance,) = resources("aws_instance")
+    (root,) = nested(instance.body, "root_block_device")
+    assert root["encrypted"] is True and root["volume_type"] == "gp3"
+
+
+def test_node_launches_from_the_ssm_ami_parameter() -> None:
+    (template,) = resources("aws_launch_template")
+    assert template.body["image_id"] == "resolve:ssm:${var.ami_parameter_name}"
+    assert template.body["instance_initiated_shutdown_behavior"] == "stop"
+    for env_file in ENV_FILES:
+        assert load(env_file)["ami_parameter_name"] == "/tl-fif/latest_ami_id"
+
+
+def test_node_role_may_stop_only_this_instance() -> None:
+    text = (INFRA / "modules" / "node" / "main.tf").read_text()
+    stop = re.search(r'sid\s+= "StopSelf".*?resources\s+= \[(.*?)\]', text, re.S)
+    assert stop and stop.group(1).strip() == "aws_instance.node.arn"
+    assert text.count("ec2:StopInstances") == 1
+
+
+def test_lambda_ec2_start_stop_is_limited_by_the_node_tag() -> None:
+    text = (INFRA / "modules" / "lambdas" / "iam.tf").read_text()
+    block = re.search(r'sid\s+= "StartStopTaggedNodeOnly"(.*?)\n    \}\n  \}', text, re.S)
+    assert block, "the start/stop statement is missing"
+    assert 'variable = "aws:ResourceTag/${var.node_tag_key}"' in block.group(1)
+    assert "instance/*" in text
+    # No other statement grants start or stop.
+    assert text.count('"ec2:StartInstances"') == 2  # router, scheduled_check, in the one map
+    assert all(
+        "ec2:StartInstances" not in (INFRA / "modules" / m / "main.tf").read_text()
+        for m in ("api", "schedule", "budgets", "observability")
+    )
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+def test_redis_never_evicts_queued_jobs() -> None:
+    (group,) = resources("aws_elasticache_parameter_group")
+    params = {p["name"]: p["value"] for p in nested(group.body, "parameter")}
+    assert params["maxmemory-policy"] == "noeviction"
+    (replication,) = resources("aws_elasticache_replication_group")
+    assert "aws_elasticache_parameter_group.noeviction" in replication.body["parameter_group_name"]
+    # Serverless evicts TTL'd keys (every job) only at a data-storage maximum: none is set.
+    (serverless,) = resources("aws_elasticache_serverless_cache")
+    (limits,) = nested(serverless.body, "cache_usage_limits")
+    assert "data_storage" not in limits
+    assert serverless.body["engine"] == "${local.engine}"
+
+
+def test_redis_uses_tls_and_acl_auth() -> None:
+    (replication,) = resources("aws_elasticache_replication_group")
+    assert replication.body["transit_encryption_enabled"] is True
+    assert replication.body["at_rest_encryption_enabled"] is True
+    assert replication.body["user_group_ids"]
+    (serverless,) = resources("aws_elasticache_serverless_cache")
+    assert serverless.body["user_group_id"]
+    users = {r.name: r.body for r in resources("aws_elasticache_user")}
+    assert users["default_off"]["access_string"].startswith("off")
+    outputs = load(INFRA / "modules" / "redis" / "outputs.tf")["output"]
+    url = next(o["url"] for o in outputs if "url" in o)
+    assert url["value"].startswith("rediss://") and url["sensitive"] is True
+    text = (INFRA / "modules" / "redis" / "main.tf").read_text()
+    assert 'engine   = "valkey"' in text
+    assert "~{tlfif}:*" in text, "the ACL user may touch only the hash-tagged keys"
+
+
+# --- Lambdas and API ---------------------------------------------------------------------
+
+
+def lambda_functions() -> dict[str, dict[str, Any]]:
+    for block in load(INFRA / "main.tf")["locals"]:
+        if "lambda_functions" in block:
+            return dict(block["lambda_functions"])
+    raise AssertionError("no lambda_functions in infra/main.tf")
+
+
+def test_each_lambda_zip_and_handler_exists_in_the_repo() -> None:
+    functions = lambda_functions()
+    assert {"router", "queue_health", "scheduled_check", "budget_killer", "cost_publisher"} <= set(
+        functions
+    )
+    for name, spec in functions.items():
+        module, attribute = spec["handler"].rsplit(".", 1)
+        source = REPO / (module.replace(".", "/") + ".py")
+        assert source.is_file(), f"{name}: {source} missing"
+        assert f"def {attribute}(" in source.read_text(), f"{name}: no {attribute}() in {source}"
+    (function,) = resources("aws_lambda_function")
+    assert function.body["filename"] == "${var.zip_dir}/${each.key}.zip"
+    assert function.body["publish"] is True
+    assert function.body["runtime"] == "python3.12"
+
+
+def test_callers_invoke_the_prod_alias_only() -> None:
+    (alias,) = resources("aws_lambda_alias")
+    assert alias.body["name"] == "prod"
+    for permission in resources("aws_lambda_permission"):
+        assert permission.body["qualifier"] == "prod", permission.address
+    calls = module_calls()
+    assert "alias_invoke_arns" in calls["api"]["router_invoke_arn"]
+    assert "alias_arns" in calls["budgets"]["budget_killer_alias_arn"]
+    assert "alias_arns" in calls["schedule"]["scheduled_check_alias_arn"]
+
+
+def _settings_fields() -> dict[str, set[str]]:
+    from tlfif import settings
+
+    found: dict[str, set[str]] = {}
+    for cls in vars(settings).values():
+        if (
+            isinstance(cls, type)
+            and issubclass(cls, settings.StrictSettings)
+            and cls is not settings.StrictSettings
+        ):
+            prefix = str(cls.model_config.get("env_prefix", "")).upper()
+            found[prefix] = {f.upper() for f in cls.model_fields}
+    return found
+
+
+def _known_setting(name: str, fields: dict[str, set[str]]) -> bool:
+    prefix = max((p for p in fields if name.startswith(p)), key=len)
+    return name[len(prefix) :] in fields[prefix]
+
+
+def test_every_tlfif_variable_passed_is_a_known_setting() -> None:
+    """A misspelled name would stop the Lambda or the watcher at start (ADR 0004)."""
+    fields = _settings_fields()
+    text = (INFRA / "main.tf").read_text() + (REPO / "packer" / "files" / "watcher.env").read_text()
+    names = set(re.findall(r"\b(TLFIF_[A-Z_]+)\s*=", text)) | {"TLFIF_REDIS_URL"}
+    assert {
+        "TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS",
+        "TLFIF_ROUTER_COGNITO_ISSUER",
+        "TLFIF_BUCKET",
+    } <= names
+    for name in names:
+        assert _known_setting(name, fields), f"{name} is no setting in tlfif/settings.py"
+
+
+def test_router_gets_the_settings_it_needs() -> None:
+    env = lambda_functions()["router"]["env"]
+    assert env["TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS"] == "true"
+    assert "module.identity.issuer" in env["TLFIF_ROUTER_COGNITO_ISSUER"]
+    assert "module.identity.client_ids" in env["TLFIF_ROUTER_CLIENT_IDS"]
+    common = next(b["common_env"] for b in load(INFRA / "main.tf")["locals"] if "common_env" in b)
+    assert {"TLFIF_BUCKET", "TLFIF_REGION", "TLFIF_REDIS_CLUSTER"} <= set(common)
+    lambdas_main = (INFRA / "modules" / "lambdas" / "main.tf").read_text()
+    assert "TLFIF_REDIS_URL = var.redis_url" in lambdas_main
+
+
+def _route_keys() -> dict[str, dict[str, Any]]:
+    routes: dict[str, dict[str, Any]] = {}
+    for block in load(INFRA / "modules" / "api" / "main.tf")["locals"]:
+        routes.update({k: {"auth": v} for k, v in block.get("router_routes", {}).items()})
+    return routes
+
+
+def test_routes_match_the_openapi_contract_and_its_security() -> None:
+    spec = yaml.safe_load((REPO / "openapi.yaml").read_text())
+    routes = _route_keys()
+    routes["GET /queue-health"] = {"auth": False}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "options":  # preflights: OPTIONS /{proxy+}, asserted below
+                continue
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            key = f"{method.upper()} {path}"
+            assert key in routes, f"{key} is in openapi.yaml but not routed"
+            open_route = operation.get("security", spec.get("security")) == []
+            assert routes[key]["auth"] is (not open_route), key
+    assert routes["OPTIONS /{proxy+}"]["auth"] is False
+
+
+def test_no_gateway_cors_and_a_jwt_authorizer() -> None:
+    (api,) = resources("aws_apigatewayv2_api")
+    assert "cors_configuration" not in api.body
+    (authorizer,) = resources("aws_apigatewayv2_authorizer")
+    assert authorizer.body["authorizer_type"] == "JWT"
+    (jwt,) = nested(authorizer.body, "jwt_configuration")
+    assert jwt["issuer"] == "${var.issuer}" and jwt["audience"] == "${var.client_ids}"
+
+
+def test_stage_throttles_and_logs_json_to_apigw_tl_fif() -> None:
+    (stage,) = resources("aws_apigatewayv2_stage")
+    (settings,) = nested(stage.body, "default_route_settings")
+    assert settings["throttling_burst_limit"] and settings["throttling_rate_limit"]
+    (logs,) = nested(stage.body, "access_log_settings")
+    fmt = logs["format"]
+    for field in ("requestId", "ip", "route", "status", "latencyMs"):
+        assert field in fmt
+    assert module_calls()["api"]["access_log_group_name"] == "/apigw/${local.name}"
+    main = load(INFRA / "main.tf")["locals"][0]
+    assert main["name"] == '${var.environment == "prod" ? "tl-fif" : "tl-fif-${var.environment}"}'
+
+
+def test_identity_has_no_self_sign_up_and_a_fixed_loopback_callback() -> None:
+    (pool,) = resources("aws_cognito_user_pool")
+    (admin,) = nested(pool.body, "admin_create_user_config")
+    assert admin["allow_admin_create_user_only"] is True
+    clients = {r.name: r.body for r in resources("aws_cognito_user_pool_client")}
+    assert clients["desktop"]["allowed_oauth_flows"] == ["code"]
+    assert clients["desktop"]["generate_secret"] is False
+    text = (INFRA / "modules" / "identity" / "main.tf").read_text()
+    assert 'callback_url = "http://localhost:${var.desktop_callback_port}/callback"' in text
+    assert "ALLOW_USER_PASSWORD_AUTH" in clients["cli"]["explicit_auth_flows"]
+
+
+# --- Budgets, schedule, observability ----------------------------------------------------
+
+
+def test_budget_warns_by_mail_and_stops_through_sns() -> None:
+    (budget,) = resources("aws_budgets_budget")
+    notes = nested(budget.body, "notification")
+    assert len(notes) == 2
+    warn, stop = notes
+    assert warn["subscriber_email_addresses"] and "subscriber_sns_topic_arns" not in warn
+    assert stop["threshold"] == 100 and stop["subscriber_sns_topic_arns"]
+    subs = {r.name: r.body for r in resources("aws_sns_topic_subscription")}
+    assert subs["budget_killer"]["protocol"] == "lambda"
+
+
+def test_alarms_per_route_and_an_idle_miss_safety_net() -> None:
+    alarms = {r.name: r.body for r in resources("aws_cloudwatch_metric_alarm")}
+    assert {"latency", "long_poll", "idle_miss"} <= set(alarms)
+    assert alarms["long_poll"]["dimensions"]["Resource"] == "/result/{id}"
+    text = (INFRA / "modules" / "observability" / "main.tf").read_text()
+    assert "long_poll_ms = (var.long_poll_seconds + 2) * 1000" in text
+    assert "arn:aws:automate:${var.region}:ec2:stop" in alarms["idle_miss"]["alarm_actions"]
+    assert alarms["idle_miss"]["treat_missing_data"] == "notBreaching"
+
+
+def test_dashboard_shows_what_the_issue_lists() -> None:
+    text = (INFRA / "modules" / "observability" / "main.tf").read_text()
+    for metric in (
+        "nvidia_smi_utilization_gpu",
+        "nvidia_smi_memory_used",
+        "QueueDepth",
+        '"Latency"',
+        "CurrentSpendEUR",
+    ):
+        assert metric in text
+
+
+def test_outputs_of_the_issue() -> None:
+    outputs = {name for _, block in blocks("output", [INFRA / "outputs.tf"]) for name in block}
+    assert {"api_url", "dashboard_url", "redis_endpoint", "ping_url"} <= outputs
+
+
+# --- Tags --------------------------------------------------------------------------------
+
+
+def test_default_tags_reach_every_resource() -> None:
+    providers = [p for path in tf_files() for p in load(path).get("provider", [])]
+    assert len(providers) == 1, "one provider block, in the root: modules inherit it"
+    (aws,) = nested(providers[0], "aws")
+    (default_tags,) = nested(aws, "default_tags")
+    assert default_tags["tags"] == "${local.tags}"
+    tags = next(b["tags"] for b in load(INFRA / "main.tf")["locals"] if "tags" in b)
+    assert {"project", "environment"} <= set(tags)
+    # What EC2 creates from the template at launch gets them explicitly.
+    (template,) = resources("aws_launch_template")
+    specs = nested(template.body, "tag_specifications")
+    assert {s["resource_type"] for s in specs} >= {"instance", "volume"}
+    assert all("data.aws_default_tags.this.tags" in str(s["tags"]) for s in specs)
+
+
+def test_every_resource_with_a_name_tag_names_itself() -> None:
+    untaggable = {
+        "aws_route_table_association",
+        "aws_vpc_security_group_ingress_rule",
+        "aws_vpc_security_group_egress_rule",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_policy",
+        "aws_iam_role_policy",
+        "aws_iam_role_policy_attachment",
+        "aws_lambda_permission",
+        "aws_lambda_alias",
+        "aws_apigatewayv2_authorizer",
+        "aws_apigatewayv2_integration",
+        "aws_apigatewayv2_route",
+        "aws_cloudwatch_event_target",
+        "aws_sns_topic_policy",
+        "aws_sns_topic_subscription",
+        "aws_cognito_user_pool_domain",
+        "aws_cognito_user_pool_client",
+        "aws_cloudwatch_dashboard",
+        "aws_budgets_budget",
+        "aws_ec2_instance_state",
+        "aws_config_configuration_recorder",
+        "aws_config_configuration_recorder_status",
+        "aws_config_delivery_channel",
+        "aws_default_security_group",
+        "aws_elasticache_user_group",
+        "random_password",
+    }
+    for r in resources():
+        if r.type in untaggable:
+            continue
+        assert "Name" in str(r.body.get("tags", "")), f"{r.address} has no Name tag"
+
+
+def test_cost_model_counts_the_alarms_infra_creates() -> None:
+    from tlfif.cost_model import Deployment, _alarms
+
+    locals_ = load(INFRA / "modules" / "observability" / "main.tf")["locals"][0]
+    created = len(locals_["short_routes"]) + 1 + 1 + len(locals_["guarded_functions"])
+    assert _alarms(Deployment(redis_mode="serverless")) == created

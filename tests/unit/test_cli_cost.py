@@ -1,0 +1,78 @@
+"""`tlfif cost` and `tlfif cost --json` as the issue specifies them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tlfif.cli import main
+
+ENVS = Path(__file__).resolve().parents[2] / "infra" / "envs"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["cost", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_json_has_the_fields_the_issue_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--json")
+    assert code == 0 and err == ""
+    body = json.loads(out)
+    assert isinstance(body["idle_floor_eur_month"], float)
+    assert body["sessions"]["count"] == 30 and body["sessions"]["minutes"] == 5
+    assert body["sessions"]["eur_month"] >= body["idle_floor_eur_month"]
+    seed = body["seed_design"]
+    assert {"idle_floor_eur_month", "sessions"} <= set(seed)
+    assert seed["idle_floor_eur_month"] > body["idle_floor_eur_month"]
+    assert body["prices"]["region"] == "eu-central-1"
+    assert body["goals_met"] == {"idle_floor_le_12": True, "all_in_le_16": True}
+
+
+def test_count_and_minutes_are_settable(capsys: pytest.CaptureFixture[str]) -> None:
+    _, base, _ = run(capsys, "--json")
+    code, out, _ = run(capsys, "--json", "--sessions", "60", "--minutes", "10")
+    assert code == 0
+    body, before = json.loads(out), json.loads(base)
+    assert body["sessions"]["count"] == 60 and body["sessions"]["minutes"] == 10
+    assert body["idle_floor_eur_month"] == before["idle_floor_eur_month"]
+    assert body["sessions"]["eur_month"] > before["sessions"]["eur_month"]
+
+
+def test_no_free_tier_prints_list_prices(capsys: pytest.CaptureFixture[str]) -> None:
+    _, free, _ = run(capsys, "--json")
+    _, listed, _ = run(capsys, "--json", "--no-free-tier")
+    assert json.loads(listed)["free_tier_applied"] is False
+    assert json.loads(listed)["idle_floor_eur_month"] > json.loads(free)["idle_floor_eur_month"]
+
+
+def test_another_tfvars_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--json", "--tfvars", str(ENVS / "dev.tfvars"))
+    assert code == 0
+    assert json.loads(out)["tfvars"].endswith("dev.tfvars")
+
+
+def test_table_names_each_resource_and_the_seed_side(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys)
+    assert code == 0
+    for text in (
+        "TL-FIF as deployed",
+        "The seed's own diagram",
+        "GPU node",
+        "NAT gateway",
+        "Cost Explorer",
+        "public IPv4",
+        "always-free allowances",
+        "idle floor EUR",
+    ):
+        assert text in out, text
+
+
+def test_bad_arguments_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--sessions", "lots")
+    assert code == 2 and out == "" and "Traceback" not in err
+    code, _, err = run(capsys, "--tfvars", "/nonexistent.tfvars")
+    assert code != 0 and err.startswith("tlfif: cannot read")

@@ -1,0 +1,120 @@
+"""tlfif/cost_model.py: meters, the free-tier line, the tfvars it reads, the goals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tlfif.cost_model import (
+    HOURS_PER_MONTH,
+    PRICES_PATH,
+    Deployment,
+    Line,
+    PriceTable,
+    Usage,
+    estimate,
+    seed_lines,
+    tlfif_lines,
+)
+from tlfif.errors import ConfigError
+
+ENVS = Path(__file__).resolve().parents[2] / "infra" / "envs"
+
+
+@pytest.fixture(scope="module")
+def prices() -> PriceTable:
+    return PriceTable.load()
+
+
+def test_price_table_is_dated_and_every_price_names_its_source() -> None:
+    raw = json.loads(PRICES_PATH.read_text())
+    assert raw["region"] == "eu-central-1" and raw["as_of"]
+    for name, entry in raw["prices"].items():
+        assert entry["usd"] >= 0, name
+        assert entry["source"].startswith("https://"), name
+    assert raw["prices"]["ec2.g4dn.xlarge.hour"]["usd"] == pytest.approx(0.658)
+
+
+def test_every_meter_of_both_designs_has_a_price(prices: PriceTable) -> None:
+    for line in [*tlfif_lines(Deployment(), Usage()), *seed_lines(Usage())]:
+        if line.meter:
+            prices.usd(line.meter)
+
+
+def test_unknown_meter_names_itself(prices: PriceTable) -> None:
+    with pytest.raises(ConfigError, match=r"ec2\.p5\.48xlarge\.hour"):
+        estimate([Line("x", "ec2.p5.48xlarge.hour", 1)], prices, Usage(), free_tier=False)
+
+
+def test_a_session_keeps_the_node_up_for_boot_work_and_idle() -> None:
+    assert Usage(minutes=5, idle_minutes=5).node_hours * 60 == pytest.approx(12.0)
+
+
+def test_gpu_cost_scales_with_sessions_and_is_zero_idle(prices: PriceTable) -> None:
+    lines = [Line("gpu", "ec2.g4dn.xlarge.hour", per_session=1.0)]
+    result = estimate(lines, prices, Usage(sessions=30), free_tier=False)
+    assert result.idle_floor_eur == 0
+    assert result.sessions_eur == pytest.approx(30 * 0.658 / prices.usd_per_eur)
+
+
+def test_free_tier_is_its_own_credit_and_never_exceeds_the_allowance(prices: PriceTable) -> None:
+    lines = [Line("alarms", "cloudwatch.alarm_metric_month", idle=12)]
+    listed = estimate(lines, prices, Usage(), free_tier=False)
+    free = estimate(lines, prices, Usage(), free_tier=True)
+    assert listed.idle_floor_eur == pytest.approx(1.2 / prices.usd_per_eur)
+    assert free.free_tier_idle_eur == pytest.approx(1.0 / prices.usd_per_eur)
+    assert free.idle_floor_eur == pytest.approx(0.2 / prices.usd_per_eur)
+
+
+def test_endpoint_path_adds_an_interface_endpoint_per_az(prices: PriceTable) -> None:
+    dual = estimate(tlfif_lines(Deployment(), Usage()), prices, Usage(), free_tier=True)
+    endpoint = Deployment(router_ec2_path="endpoint", availability_zones=2)
+    ep = estimate(tlfif_lines(endpoint, Usage()), prices, Usage(), free_tier=True)
+    expected = 2 * HOURS_PER_MONTH * 0.012 / prices.usd_per_eur
+    assert ep.idle_floor_eur - dual.idle_floor_eur == pytest.approx(expected)
+
+
+def test_node_mode_redis_costs_a_node_all_month(prices: PriceTable) -> None:
+    lines = tlfif_lines(Deployment(redis_mode="node", redis_node_type="cache.t4g.micro"), Usage())
+    redis = [line for line in lines if line.resource.startswith("Redis")]
+    assert [line.idle for line in redis] == [HOURS_PER_MONTH]
+
+
+def test_cost_explorer_requests_follow_the_tfvars_interval() -> None:
+    lines = tlfif_lines(Deployment(cost_publish_hours=8), Usage())
+    (ce,) = [line for line in lines if line.meter == "cost_explorer.request"]
+    assert ce.idle == pytest.approx(HOURS_PER_MONTH / 8)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_tfvars_are_read(env: str) -> None:
+    d = Deployment.from_tfvars(ENVS / f"{env}.tfvars")
+    assert d.node_instance_type == "g4dn.xlarge"
+    assert d.availability_zones == 2
+    assert d.redis_mode == "serverless"
+
+
+def test_missing_tfvars_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        Deployment.from_tfvars(tmp_path / "nope.tfvars")
+
+
+def test_prod_meets_the_goals_and_the_seed_design_does_not(prices: PriceTable) -> None:
+    usage = Usage(sessions=30, minutes=5)
+    d = Deployment.from_tfvars(ENVS / "prod.tfvars")
+    ours = estimate(tlfif_lines(d, usage), prices, usage, free_tier=True)
+    seed = estimate(seed_lines(usage), prices, usage, free_tier=True)
+    assert ours.idle_floor_eur <= 12
+    assert ours.all_in_eur <= 16
+    assert seed.idle_floor_eur > 100, "NAT, NLB, endpoints, canary and 15-min Cost Explorer"
+    assert ours.sessions_eur == pytest.approx(ours.all_in_eur - ours.idle_floor_eur)
+
+
+def test_list_prices_are_higher_than_with_the_free_tier(prices: PriceTable) -> None:
+    d = Deployment.from_tfvars(ENVS / "prod.tfvars")
+    listed = estimate(tlfif_lines(d, Usage()), prices, Usage(), free_tier=False)
+    free = estimate(tlfif_lines(d, Usage()), prices, Usage(), free_tier=True)
+    assert listed.free_tier_idle_eur == 0
+    assert listed.idle_floor_eur - free.idle_floor_eur == pytest.approx(free.free_tier_idle_eur)

@@ -1,0 +1,341 @@
+"""What TL-FIF costs a month: the idle floor and N sessions of M minutes, next to the seed's
+own diagram priced the same way (`tlfif cost`).
+
+Every meter is a line: a quantity per month while idle, a quantity per session, and a price
+from the dated table in prices_eu_central_1.json (each price names its source). The deployed
+design is read from infra/envs/<env>.tfvars, so the figures follow what is deployed. The
+always-free allowances (CloudWatch, Lambda, X-Ray) are a line of their own, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tlfif.errors import ConfigError
+
+PRICES_PATH = Path(__file__).with_name("prices_eu_central_1.json")
+HOURS_PER_MONTH = 730.0  # AWS's own convention for monthly figures
+MINUTES_PER_MONTH = HOURS_PER_MONTH * 60
+
+# Assumptions, each a measured or stated figure rather than a price.
+IMAGE_USED_GB = 15.0  # OS + driver + vLLM venv + TinyLlama: blocks an AMI snapshot bills
+BOOT_MINUTES = 2.0  # running -> ready (the seed's cold start is under 90 s)
+VALKEY_MIN_GB = 0.1  # ElastiCache Serverless for Valkey meters at least 100 MB
+COLD_POLLS = 6  # long polls of ~20 s while the node boots, per session
+WARM_CALLS_PER_MINUTE = 3  # POST /infer + ~2 short polls for each prompt, one prompt a minute
+NODE_ECPU_PER_SECOND = 4.0  # heartbeats and BLMOVE waits of 4 workers while the node runs
+NODE_METRICS = 12 + 4 + 7  # GPU (per GPU and per instance) + watcher EMF + EC2 detailed
+NODE_LOG_GB = 0.0002  # vLLM + watcher lines of one session
+DR_TEST_HOURS = 0.25  # boot, readiness, terminate
+
+
+@dataclass(frozen=True)
+class Price:
+    usd: float
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    region: str
+    as_of: str
+    usd_per_eur: float
+    prices: dict[str, Price]
+    free_tier: dict[str, float]
+
+    @classmethod
+    def load(cls, path: Path = PRICES_PATH) -> PriceTable:
+        raw = json.loads(path.read_text("utf-8"))
+        prices = {name: Price(**entry) for name, entry in raw["prices"].items()}
+        free = {k: float(v) for k, v in raw["free_tier"].items() if k != "source"}
+        return cls(raw["region"], raw["as_of"], float(raw["usd_per_eur"]["value"]), prices, free)
+
+    def usd(self, meter: str) -> float:
+        try:
+            return self.prices[meter].usd
+        except KeyError:
+            raise ConfigError(f"no price for {meter} in the {self.region} price table") from None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A month of use: `sessions` sessions of `minutes` minutes of work each."""
+
+    sessions: int = 30
+    minutes: float = 5.0
+    idle_minutes: float = 5.0  # a job's default idle before the node stops itself
+
+    @property
+    def node_hours(self) -> float:
+        """A session keeps the node up for boot + work + idle."""
+        return (BOOT_MINUTES + self.minutes + self.idle_minutes) / 60
+
+
+@dataclass(frozen=True)
+class Line:
+    """One meter of one resource: quantity per idle month and per session, in price units."""
+
+    resource: str
+    meter: str | None  # None: a resource with no charge at this size (listed, not hidden)
+    idle: float = 0.0
+    per_session: float = 0.0
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The infra variables the bill depends on (infra/envs/<env>.tfvars)."""
+
+    node_instance_type: str = "g4dn.xlarge"
+    node_root_volume_gb: float = 24
+    ami_keep: int = 2
+    redis_mode: str = "serverless"
+    redis_node_type: str = "cache.t4g.micro"
+    router_ec2_path: str = "dualstack"
+    availability_zones: int = 2
+    router_memory_mb: int = 512
+    cost_publish_hours: float = 8
+    scheduled_check_minutes: float = 5
+    enable_cloudtrail: bool = True
+    enable_config_rules: bool = True
+    enable_dr_test: bool = True
+
+    @classmethod
+    def from_tfvars(cls, path: Path) -> Deployment:
+        values = read_tfvars(path)
+        known = {f: values[f] for f in cls.__dataclass_fields__ if f in values}
+        if "availability_zones" in known:
+            known["availability_zones"] = len(known["availability_zones"])
+        return cls(**known)
+
+
+def read_tfvars(path: Path) -> dict[str, Any]:
+    """A .tfvars file as a dict (literal values only, as tfvars are)."""
+    try:
+        import hcl2
+        from hcl2.utils import SerializationOptions
+    except ImportError:  # a dev dependency: `pip install -e '.[dev]'`
+        raise ConfigError("reading tfvars needs python-hcl2 (pip install python-hcl2)") from None
+    options = SerializationOptions(with_comments=False, explicit_blocks=False)
+    options.strip_string_quotes = True
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return dict(hcl2.load(handle, serialization_options=options))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
+    """The deployed design (infra/): what each resource meters, idle and per session."""
+    h = usage.node_hours
+    mem_gb = d.router_memory_mb / 1024
+    warm_calls = WARM_CALLS_PER_MINUTE * usage.minutes
+    router_calls = COLD_POLLS + warm_calls
+    router_gb_s = (COLD_POLLS * 20 + warm_calls * 0.1) * mem_gb
+    check_runs = MINUTES_PER_MONTH / d.scheduled_check_minutes
+    spend_runs = HOURS_PER_MONTH  # cost_publisher runs hourly; the budget's figure is free
+    explorer_requests = HOURS_PER_MONTH / d.cost_publish_hours
+    lines = [
+        Line("GPU node (on demand)", f"ec2.{d.node_instance_type}.hour", per_session=h),
+        Line("node public IPv4, only while running", "vpc.public_ipv4.hour", per_session=h),
+        Line("node root volume gp3", "ebs.gp3.gb_month", idle=d.node_root_volume_gb),
+        Line(
+            "AMI snapshots kept for roll-back", "ebs.snapshot.gb_month", d.ami_keep * IMAGE_USED_GB
+        ),
+        *_redis_lines(d, usage, check_runs),
+        Line("Cost Explorer API (cost_publisher)", "cost_explorer.request", explorer_requests),
+        Line(
+            "Lambda compute (router, checks, cost)",
+            "lambda.gb_second",
+            idle=check_runs * 0.25 * 0.4 + spend_runs * 0.25 * 1.0,
+            per_session=router_gb_s,
+        ),
+        Line(
+            "Lambda requests",
+            "lambda.request_million",
+            idle=(check_runs + spend_runs) / 1e6,
+            per_session=router_calls / 1e6,
+        ),
+        Line("API Gateway HTTP API", "apigw.http.request_million", per_session=router_calls / 1e6),
+        Line(
+            "CloudWatch custom metrics (EMF, GPU)",
+            "cloudwatch.metric_month",
+            idle=2.0,  # QueueDepth and CurrentSpendEUR, published all month
+            per_session=NODE_METRICS * math.ceil(h) / HOURS_PER_MONTH,
+        ),
+        Line("CloudWatch alarms (per metric)", "cloudwatch.alarm_metric_month", idle=_alarms(d)),
+        Line("CloudWatch dashboard", "cloudwatch.dashboard_month", idle=1),
+        Line(
+            "CloudWatch Logs ingestion",
+            "cloudwatch.logs_ingest_gb",
+            idle=(check_runs * 1.5 + spend_runs * 2) / 1e6,
+            per_session=NODE_LOG_GB + router_calls * 2.5 / 1e6,
+        ),
+        Line(
+            "X-Ray traces",
+            "xray.trace_million",
+            idle=(check_runs + spend_runs) / 1e6,
+            per_session=router_calls / 1e6,
+        ),
+        Line("S3 replies (PUT)", "s3.put_thousand", per_session=usage.minutes / 1000),
+        Line("S3 replies (GET)", "s3.get_thousand", per_session=usage.minutes / 1000),
+        Line("VPC, gateways, S3 gateway endpoint", None),
+        Line("Cognito user pool (<= 10,000 users)", None),
+        Line("Budgets (no actions), SNS, EventBridge", None),
+    ]
+    if d.router_ec2_path == "endpoint":
+        lines.append(
+            Line(
+                "EC2 interface endpoint (router)",
+                "vpc.interface_endpoint.az_hour",
+                idle=d.availability_zones * HOURS_PER_MONTH,
+            )
+        )
+    if d.enable_cloudtrail:
+        # A trail delivers a log file about every 5 minutes: one PUT each.
+        lines.append(Line("CloudTrail (first trail free; S3 PUTs)", "s3.put_thousand", 8.76))
+    if d.enable_config_rules:
+        lines += [
+            Line("AWS Config items (3 types)", "config.item", idle=10, per_session=4),
+            Line("AWS Config rule evaluations", "config.rule_evaluation", 20, per_session=8),
+        ]
+    if d.enable_dr_test:
+        lines += [
+            Line("monthly DR test boot", f"ec2.{d.node_instance_type}.hour", DR_TEST_HOURS),
+            Line("DR test public IPv4", "vpc.public_ipv4.hour", idle=DR_TEST_HOURS),
+        ]
+    return lines
+
+
+def _redis_lines(d: Deployment, usage: Usage, check_runs: float) -> list[Line]:
+    if d.redis_mode == "node":
+        meter = f"elasticache.node.valkey.{d.redis_node_type}.hour"
+        return [Line(f"Redis node {d.redis_node_type}", meter, idle=HOURS_PER_MONTH)]
+    ecpu_session = usage.node_hours * 3600 * NODE_ECPU_PER_SECOND
+    return [
+        Line(
+            "Redis: Valkey Serverless, 100 MB minimum",
+            "elasticache.serverless.valkey.gb_hour",
+            idle=VALKEY_MIN_GB * HOURS_PER_MONTH,
+        ),
+        Line(
+            "Redis: Valkey Serverless, ECPU",
+            "elasticache.serverless.valkey.ecpu_million",
+            idle=check_runs * 20 / 1e6,
+            per_session=ecpu_session / 1e6,
+        ),
+    ]
+
+
+def _alarms(d: Deployment) -> float:
+    """Alarm metrics infra/modules/observability creates: 4 short routes, the long poll,
+    the idle-miss net, Lambda errors (3 metrics), Redis memory in node mode."""
+    return 4 + 1 + 1 + 3 + (1 if d.redis_mode == "node" else 0)
+
+
+def seed_lines(usage: Usage) -> list[Line]:
+    """The seed's own diagram (NAT, NLB, endpoints, t4g.small, canary, 15-min cost polling,
+    100 GiB volume, daily snapshots, five AMIs) for the same usage, at the same prices."""
+    h = usage.node_hours
+    calls = COLD_POLLS + WARM_CALLS_PER_MINUTE * usage.minutes
+    return [
+        Line("GPU node g4dn.xlarge (on demand)", "ec2.g4dn.xlarge.hour", per_session=h),
+        Line("root volume gp3 100 GiB", "ebs.gp3.gb_month", idle=100),
+        Line("5 AMIs + 7 daily snapshots", "ebs.snapshot.gb_month", idle=5 * IMAGE_USED_GB + 17),
+        Line("NAT gateway", "vpc.nat_gateway.hour", idle=HOURS_PER_MONTH),
+        Line("NAT gateway data", "vpc.nat_gateway.gb", per_session=0.05),
+        Line("NAT + NLB public IPv4", "vpc.public_ipv4.hour", idle=2 * HOURS_PER_MONTH),
+        Line("NLB", "elb.nlb.hour", idle=HOURS_PER_MONTH),
+        Line("NLB capacity units", "elb.nlb.lcu_hour", per_session=h),
+        Line(
+            "interface endpoints SSM, S3, CloudWatch",
+            "vpc.interface_endpoint.az_hour",
+            idle=3 * HOURS_PER_MONTH,
+        ),
+        Line("Redis cache.t4g.small", "elasticache.node.redis.cache.t4g.small.hour", 730.0),
+        Line("Cost Explorer every 15 minutes", "cost_explorer.request", idle=4 * HOURS_PER_MONTH),
+        Line("Synthetics canary every minute", "synthetics.canary_run", idle=MINUTES_PER_MONTH),
+        Line(
+            "Lambda (router, canary, cost)",
+            "lambda.gb_second",
+            idle=MINUTES_PER_MONTH * 0.5 * 2 + 4 * HOURS_PER_MONTH * 0.125,
+            per_session=calls * 0.5,
+        ),
+        Line("Lambda requests", "lambda.request_million", 0.047, per_session=calls / 1e6),
+        Line("API Gateway", "apigw.http.request_million", per_session=calls / 1e6),
+        Line("custom metrics (put_metric_data)", "cloudwatch.metric_month", 1.0, 8 / 730),
+        Line("put_metric_data calls", "cloudwatch.put_metric_data_thousand", 0, calls / 1000),
+        Line("alarms", "cloudwatch.alarm_metric_month", idle=5),
+        Line("idle-miss composite alarm", "cloudwatch.composite_alarm_month", idle=1),
+        Line("dashboard", "cloudwatch.dashboard_month", idle=1),
+        Line("CloudTrail S3 PUTs", "s3.put_thousand", idle=8.76),
+        Line("AWS Config, all resources", "config.item", idle=300, per_session=6),
+        Line("AWS Config rule evaluations", "config.rule_evaluation", idle=300, per_session=6),
+        Line("monthly DR test boot", "ec2.g4dn.xlarge.hour", idle=DR_TEST_HOURS),
+    ]
+
+
+@dataclass(frozen=True)
+class CostedLine:
+    resource: str
+    meter: str | None
+    idle_eur: float
+    sessions_eur: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """EUR a month: idle floor, usage of the sessions, all-in (both, free tier applied)."""
+
+    lines: list[CostedLine]
+    idle_floor_eur: float
+    all_in_eur: float
+    free_tier_idle_eur: float = 0.0
+    free_tier_all_in_eur: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sessions_eur(self) -> float:
+        return self.all_in_eur - self.idle_floor_eur
+
+
+def estimate(lines: Iterable[Line], prices: PriceTable, usage: Usage, free_tier: bool) -> Estimate:
+    eur = 1 / prices.usd_per_eur
+    costed: list[CostedLine] = []
+    idle_qty: dict[str, float] = {}
+    all_qty: dict[str, float] = {}
+    for line in lines:
+        if line.meter is None:
+            costed.append(CostedLine(line.resource, None, 0.0, 0.0))
+            continue
+        usd = prices.usd(line.meter)
+        sessions = line.per_session * usage.sessions
+        costed.append(
+            CostedLine(line.resource, line.meter, line.idle * usd * eur, sessions * usd * eur)
+        )
+        idle_qty[line.meter] = idle_qty.get(line.meter, 0.0) + line.idle
+        all_qty[line.meter] = all_qty.get(line.meter, 0.0) + line.idle + sessions
+    idle_gross = sum(c.idle_eur for c in costed)
+    all_gross = idle_gross + sum(c.sessions_eur for c in costed)
+    credit_idle = _free_credit(idle_qty, prices) * eur if free_tier else 0.0
+    credit_all = _free_credit(all_qty, prices) * eur if free_tier else 0.0
+    return Estimate(
+        costed,
+        idle_floor_eur=idle_gross - credit_idle,
+        all_in_eur=all_gross - credit_all,
+        free_tier_idle_eur=credit_idle,
+        free_tier_all_in_eur=credit_all,
+    )
+
+
+def _free_credit(quantities: dict[str, float], prices: PriceTable) -> float:
+    """USD the always-free allowances take off these monthly quantities."""
+    return sum(
+        min(quantities.get(meter, 0.0), allowance) * prices.usd(meter)
+        for meter, allowance in prices.free_tier.items()
+    )

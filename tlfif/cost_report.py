@@ -1,0 +1,152 @@
+"""`tlfif cost`: the cost model's figures as tables for people and JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tlfif.cost_model import (
+    Deployment,
+    Estimate,
+    PriceTable,
+    Usage,
+    estimate,
+    seed_lines,
+    tlfif_lines,
+)
+
+# The issue's goals, in EUR a month.
+GOAL_IDLE_EUR = 12.0
+GOAL_ALL_IN_EUR = 16.0
+INFRA_ENVS = Path(__file__).resolve().parent.parent / "infra" / "envs"
+
+
+@dataclass(frozen=True)
+class CostReport:
+    tfvars: Path
+    usage: Usage
+    prices: PriceTable
+    free_tier: bool
+    ours: Estimate
+    seed: Estimate
+
+
+def build_report(
+    env: str = "prod",
+    tfvars: Path | None = None,
+    usage: Usage | None = None,
+    free_tier: bool = True,
+    prices: PriceTable | None = None,
+) -> CostReport:
+    path = tfvars or INFRA_ENVS / f"{env}.tfvars"
+    usage = usage or Usage()
+    prices = prices or PriceTable.load()
+    deployment = Deployment.from_tfvars(path)
+    return CostReport(
+        path,
+        usage,
+        prices,
+        free_tier,
+        estimate(tlfif_lines(deployment, usage), prices, usage, free_tier),
+        estimate(seed_lines(usage), prices, usage, free_tier),
+    )
+
+
+def _summary(e: Estimate, usage: Usage) -> dict[str, Any]:
+    return {
+        "idle_floor_eur_month": round(e.idle_floor_eur, 2),
+        "sessions": {
+            "count": usage.sessions,
+            "minutes": usage.minutes,
+            "eur_month": round(e.all_in_eur, 2),
+            "usage_only_eur_month": round(e.sessions_eur, 2),
+        },
+        "free_tier_eur_month": {
+            "idle": round(e.free_tier_idle_eur, 2),
+            "all_in": round(e.free_tier_all_in_eur, 2),
+        },
+        "lines": [
+            {
+                "resource": c.resource,
+                "meter": c.meter,
+                "idle_eur_month": round(c.idle_eur, 4),
+                "sessions_eur_month": round(c.sessions_eur, 4),
+            }
+            for c in e.lines
+        ],
+    }
+
+
+def report_json(report: CostReport) -> str:
+    body = _summary(report.ours, report.usage)
+    body["seed_design"] = _summary(report.seed, report.usage)
+    body["session_node_minutes"] = round(report.usage.node_hours * 60, 2)
+    body["free_tier_applied"] = report.free_tier
+    body["tfvars"] = str(report.tfvars)
+    body["prices"] = {
+        "region": report.prices.region,
+        "as_of": report.prices.as_of,
+        "usd_per_eur": report.prices.usd_per_eur,
+    }
+    body["goals_met"] = {
+        "idle_floor_le_12": report.ours.idle_floor_eur <= GOAL_IDLE_EUR,
+        "all_in_le_16": report.ours.all_in_eur <= GOAL_ALL_IN_EUR,
+    }
+    return json.dumps(body, indent=2)
+
+
+def _table(title: str, e: Estimate, usage: Usage, free_tier: bool, meters: bool) -> Table:
+    """One row per resource; the meter column only where the terminal is wide enough."""
+    sessions = f"{usage.sessions} x {usage.minutes:g} min"
+    table = Table(title=title, title_justify="left", show_footer=True)
+    table.add_column("resource", footer="total (EUR/month)", overflow="fold")
+    if meters:
+        table.add_column("meter")
+    table.add_column("idle EUR/mo", justify="right", footer=f"{e.idle_floor_eur:.2f}")
+    table.add_column(f"{sessions} EUR/mo", justify="right", footer=f"{e.sessions_eur:.2f}")
+    rows = [(c.resource, c.meter or "free", c.idle_eur, c.sessions_eur) for c in e.lines]
+    if free_tier:
+        credit = e.free_tier_all_in_eur - e.free_tier_idle_eur
+        rows.append(("always-free allowances", "free tier", -e.free_tier_idle_eur, -credit))
+    for resource, meter, idle, per_sessions in rows:
+        cells = [resource, meter] if meters else [resource]
+        table.add_row(*cells, _eur(idle), _eur(per_sessions))
+    return table
+
+
+def _eur(value: float) -> str:
+    return f"{value:.2f}" if abs(value) >= 0.005 or value == 0 else f"{value:.4f}"
+
+
+def print_report(report: CostReport, out: Console) -> None:
+    u, ours, seed = report.usage, report.ours, report.seed
+    p = report.prices
+    out.print(
+        f"Prices: {p.region}, as of {p.as_of}, USD {p.usd_per_eur:.2f} = EUR 1; "
+        f"design: {report.tfvars}; a session keeps the node up "
+        f"{u.node_hours * 60:.1f} min (boot + {u.minutes:g} work + {u.idle_minutes:g} idle)."
+    )
+    meters = out.width >= 120
+    out.print(_table("TL-FIF as deployed", ours, u, report.free_tier, meters))
+    out.print(
+        _table("The seed's own diagram, same usage and prices", seed, u, report.free_tier, meters)
+    )
+    out.print(
+        f"TL-FIF: idle floor EUR {ours.idle_floor_eur:.2f}/month "
+        f"(goal <= {GOAL_IDLE_EUR:g}); {u.sessions} sessions of {u.minutes:g} min all-in "
+        f"EUR {ours.all_in_eur:.2f}/month (goal <= {GOAL_ALL_IN_EUR:g})."
+    )
+    out.print(
+        f"Seed diagram: idle floor EUR {seed.idle_floor_eur:.2f}/month; all-in "
+        f"EUR {seed.all_in_eur:.2f}/month (its KPI: <= 20)."
+    )
+    if report.free_tier:
+        out.print(
+            "Always-free allowances (CloudWatch, Lambda, X-Ray; per account) are applied as a "
+            "line of their own; `--no-free-tier` prints list prices."
+        )
