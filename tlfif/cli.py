@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NoReturn
 
 import httpx
@@ -23,6 +24,7 @@ from tlfif.aws.cognito import CognitoIdentityProvider
 from tlfif.cli_errors import ExitCode, Where, describe
 from tlfif.cli_output import (
     consoles,
+    print_budget_resumed,
     print_pending,
     print_reply,
     print_status,
@@ -32,6 +34,8 @@ from tlfif.cli_progress import PhaseDisplay
 from tlfif.cli_settings import CliSettings
 from tlfif.client_config import StackConfig, load_profile
 from tlfif.contracts import MAX_CONTENT_BYTES, InferRequest, Reply
+from tlfif.cost_model import Usage
+from tlfif.cost_report import build_report, print_report, report_json
 from tlfif.errors import InvalidInput, TlfifError
 from tlfif.job_phase import JobPhase, phase_of_accepted, phase_of_pending
 from tlfif.session import Session
@@ -90,6 +94,24 @@ def build_parser() -> Parser:
     for name, text in (("stop", "stop the node now"), ("status", "node, queue and your jobs")):
         command = commands.add_parser(name, help=text)
         command.add_argument("--json", action="store_true", help="print JSON only")
+
+    budget = commands.add_parser("budget", help="the monthly budget's hold on the node")
+    budget_commands = budget.add_subparsers(dest="budget_command", required=True, metavar="ACTION")
+    resume = budget_commands.add_parser(
+        "resume", help="lift the budget hold before the month turns"
+    )
+    resume.add_argument("--json", action="store_true", help="print JSON only")
+
+    cost = commands.add_parser("cost", help="monthly cost: idle floor and N sessions, vs the seed")
+    cost.add_argument("--env", default="prod", help="infra/envs/<env>.tfvars (default: prod)")
+    cost.add_argument("--tfvars", type=Path, help="another tfvars file instead of --env")
+    cost.add_argument("--sessions", type=bounded(int, 0, 10000), default=30, help="default 30")
+    cost.add_argument("--minutes", type=bounded(float, 0, 1440), default=5, help="default 5")
+    cost.add_argument("--no-free-tier", action="store_true", help="list prices, no allowances")
+    cost.add_argument("--json", action="store_true", help="print JSON only")
+
+    gui = commands.add_parser("gui", help="the desktop window (AWS TinyLlama or OpenAI)")
+    gui.add_argument("--ini", type=Path, help="settings file (default: ~/.tl-fif.ini)")
     return parser
 
 
@@ -258,6 +280,34 @@ def cmd_status(ctx: Context) -> ExitCode:
         return print_status(api.status(), as_json=ctx.args.json, out=ctx.out)
 
 
+def cmd_budget(ctx: Context) -> ExitCode:
+    # "resume" is the one action argparse admits.
+    with ctx.client() as api:
+        return print_budget_resumed(api.resume_budget(), as_json=ctx.args.json, out=ctx.out)
+
+
+def cmd_cost(ctx: Context) -> ExitCode:
+    args = ctx.args
+    report = build_report(
+        env=args.env,
+        tfvars=args.tfvars,
+        usage=Usage(sessions=int(args.sessions), minutes=float(args.minutes)),
+        free_tier=not args.no_free_tier,
+    )
+    if args.json:
+        ctx.out.file.write(report_json(report) + "\n")
+    else:
+        print_report(report, ctx.out)
+    return ExitCode.OK
+
+
+def cmd_gui(ctx: Context) -> ExitCode:
+    # Imported here: the CLI's other commands need neither Tk nor the GUI's backends.
+    from gui.app import run
+
+    return ExitCode(run(profile=ctx.args.profile, ini=ctx.args.ini))
+
+
 COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "login": cmd_login,
     "logout": cmd_logout,
@@ -265,6 +315,9 @@ COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "result": cmd_result,
     "stop": cmd_stop,
     "status": cmd_status,
+    "budget": cmd_budget,
+    "cost": cmd_cost,
+    "gui": cmd_gui,
 }
 
 

@@ -1,0 +1,111 @@
+"""AwsTinyLlamaClient: the BackendClient over TL-FIF's own API (router, queue, GPU node).
+
+A thin layer on tlfif.api_client.ApiClient, which already refreshes the token and retries
+once on a 401; this module only turns its answers and TlfifErrors into the GUI's terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from gui.backend import AWS_TINYLLAMA, Answer, Ticket, Waiting
+from gui.backend_errors import (
+    BackendAuthError,
+    BackendBusy,
+    BackendError,
+    BackendRefused,
+    BackendTransient,
+    ReplyFailed,
+)
+from tlfif import errors
+from tlfif.api_client import ApiClient
+from tlfif.cli_errors import Where, describe
+from tlfif.client_errors import (
+    LoginFailed,
+    NotLoggedIn,
+    ServiceUnavailable,
+    ServiceUnreachable,
+    SessionExpired,
+)
+from tlfif.contracts import CostView, InferRequest, Message, NodePhase, Reply
+from tlfif.job_phase import phase_of_accepted, phase_of_pending
+
+# "Not now" answers about a request that may simply be tried again later.
+BUSY = (errors.Throttled, errors.QueueUnavailable, errors.NodeStartRefused, errors.NodeControlError)
+BUSY_CODES = frozenset({"reply_store_unavailable"})
+
+
+class AwsTinyLlamaClient:
+    name = AWS_TINYLLAMA
+    can_stop = True
+    has_cost = True
+
+    def __init__(self, api: ApiClient, *, local: bool) -> None:
+        self._api = api
+        self._where = Where(local=local)
+
+    def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
+        with self._translated():
+            request = InferRequest(messages=messages, idle=idle_minutes)
+            # The same key on every retry: the router queues (and the GPU answers) once.
+            accepted = self._api.submit(request, idempotency_key=key)
+        return Ticket(
+            backend=self.name,
+            id=accepted.id,
+            phase=phase_of_accepted(accepted),
+            messages=tuple(messages),
+            note=accepted.node_error,
+        )
+
+    def get_response(self, ticket: Ticket, *, wait_seconds: int) -> Answer | Waiting:
+        with self._translated():
+            answer = self._api.result(ticket.id, wait=wait_seconds)
+        if not isinstance(answer, Reply):
+            return Waiting(phase_of_pending(answer))
+        if answer.status != "done":
+            why = answer.error or "no reason given"
+            raise ReplyFailed(self.name, f"the reply is {answer.status}: {why}")
+        return Answer(text=answer.text, model=answer.model, latency_ms=answer.latency_ms)
+
+    def stop(self) -> NodePhase:
+        with self._translated():
+            return self._api.stop().node
+
+    def cost(self) -> CostView:
+        with self._translated():
+            return self._api.cost()
+
+    def node_phase(self) -> NodePhase:
+        with self._translated():
+            return self._api.status().node
+
+    def close(self) -> None:
+        self._api.close()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except errors.TlfifError as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: errors.TlfifError) -> BackendError:
+        line = describe(exc, self._where).line
+        if isinstance(exc, ServiceUnreachable | ServiceUnavailable):
+            # 502/504 from the gateway, a Lambda's cold start, a refused connection.
+            return BackendTransient(self.name, line)
+        if isinstance(exc, BUSY) or exc.code in BUSY_CODES:
+            return BackendBusy(self.name, line, retry_after=exc.retry_after)
+        if isinstance(exc, errors.TokenInvalid):
+            return BackendAuthError(self.name, _auth_line(exc))
+        return BackendRefused(self.name, line)
+
+
+def _auth_line(exc: errors.TokenInvalid) -> str:
+    """The CLI's lines say "run `tlfif login`"; in the window, sending again logs in."""
+    if isinstance(exc, LoginFailed | NotLoggedIn):
+        return f"login failed: {exc.message}; send again to retry"
+    if isinstance(exc, SessionExpired):
+        return f"the session expired ({exc.message}); send again to log in"
+    return f"the API refused the session ({exc.message})"

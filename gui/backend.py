@@ -1,0 +1,78 @@
+"""What the GUI asks of a backend (BackendClient) and what comes back through it.
+
+The seed's dual-backend rule: the window behaves the same whichever backend answers, so
+everything backend-specific stays behind this Protocol. A capability a backend lacks is
+declared (`can_stop`, `has_cost`) and the window shows it as such, never faked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from tlfif.contracts import CostView, Message, NodePhase
+from tlfif.job_phase import JobPhase
+
+AWS_TINYLLAMA: Final = "AWS TinyLlama"
+OPENAI: Final = "OpenAI"
+# The dropdown's order; the first is the default (seed section 12).
+BACKEND_NAMES: Final = (AWS_TINYLLAMA, OPENAI)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A prompt a backend accepted: what to ask for next, and the phase to show meanwhile."""
+
+    backend: str
+    id: str
+    phase: JobPhase
+    messages: tuple[Message, ...] = ()
+    note: str | None = None  # e.g. why the node did not start yet (the job stays queued)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """No reply yet; the job is in this phase."""
+
+    phase: JobPhase
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    model: str | None
+    # The engine's own generation time when the backend reports it, else None.
+    latency_ms: int | None
+
+
+class BackendClient(Protocol):
+    """One place prompts can go. Every method may block: callers run them off the Tk thread.
+
+    Failures are BackendError subclasses (gui.backend_errors) that name this backend.
+    """
+
+    name: str
+    can_stop: bool
+    has_cost: bool
+
+    def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
+        """Hand the conversation over. `key` is the same for every retry of one send."""
+        ...
+
+    def get_response(self, ticket: Ticket, *, wait_seconds: int) -> Answer | Waiting:
+        """The reply, or where the job is after waiting up to `wait_seconds` for it."""
+        ...
+
+    def stop(self) -> NodePhase:
+        """Stop the GPU node now; the node's phase afterwards. NotSupported if none."""
+        ...
+
+    def cost(self) -> CostView:
+        """This month's spend and live estimate. NotSupported if the backend has none."""
+        ...
+
+    def node_phase(self) -> NodePhase:
+        """Where the GPU node is. NotSupported if the backend has none."""
+        ...
+
+    def close(self) -> None: ...

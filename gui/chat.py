@@ -1,0 +1,217 @@
+"""ChatController: what Send, Stop GPU, New chat, the idle Spinbox and the Backend
+dropdown do. Runs on the Tk thread; every network call goes through the Scheduler.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from gui.backend import Answer
+from gui.backend_errors import BackendError
+from gui.backends import BackendRegistry
+from gui.conversation import Conversation
+from gui.log import log_event
+from gui.resilience import Retrying
+from gui.scheduler import Scheduler
+from gui.settings import MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, GuiSettings, SettingsFile
+from gui.view import ChatView
+from tlfif.contracts import Message, NodePhase
+from tlfif.errors import InvalidInput
+from tlfif.job_phase import DESCRIPTION, JobPhase
+
+# One long poll (?wait; the router caps it at 25 s, inside API Gateway's 30 s). It ends at
+# once when the reply is signalled, but a phase change does not end it: short enough that
+# each phase of a cold start shows as it comes (~30 polls for a 90 s cold start), as the CLI.
+POLL_SECONDS = 3
+# The least time between two polls, whatever the server does: never a tight loop.
+MIN_POLL_INTERVAL_SECONDS = 1.0
+# How long one send waits for its reply before giving up on it (the job goes on).
+WAIT_TIMEOUT_SECONDS = 900.0
+COLD_START_PHASES: frozenset[JobPhase] = frozenset({"starting", "booting"})
+
+
+class ChatController:
+    def __init__(
+        self,
+        view: ChatView,
+        backends: BackendRegistry,
+        settings_file: SettingsFile,
+        settings: GuiSettings,
+        scheduler: Scheduler,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = datetime.now,
+        wait_timeout: float = WAIT_TIMEOUT_SECONDS,
+        min_poll_interval: float = MIN_POLL_INTERVAL_SECONDS,
+        closing: threading.Event | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        self._view = view
+        self._backends = backends
+        self._settings_file = settings_file
+        self.settings = settings
+        self._scheduler = scheduler
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._wait_timeout = wait_timeout
+        self._min_poll_interval = min_poll_interval
+        self.conversation = Conversation()
+        self.in_flight = False
+        self.phase: JobPhase | None = None
+        # Set on close: waits and retries end at once.
+        self.closing = closing or threading.Event()
+        self._sleep = sleep or self.closing.wait
+
+    @property
+    def backend_name(self) -> str:
+        return self.settings.backend
+
+    @property
+    def cold_starting(self) -> bool:
+        return self.phase in COLD_START_PHASES
+
+    def start(self) -> None:
+        self._view.set_stop_available(self._backends.entry(self.backend_name).can_stop)
+
+    # --- Send -----------------------------------------------------------------------
+
+    def send(self, prompt: str) -> bool:
+        """Send `prompt` with the conversation so far; False if nothing was sent."""
+        if self.in_flight:
+            return False
+        name = self.backend_name
+        try:
+            messages = self.conversation.request_for(prompt)
+        except InvalidInput as exc:
+            self._view.show_error(f"{name}: {exc.message}")
+            return False
+        self.in_flight = True
+        self._view.show_prompt(name, prompt, self._wall_clock())
+        self._view.set_sending(True)
+        self._show_phase(name, None)
+        started = self._clock()
+        idle = self.settings.idle_minutes
+        log_event("send", name, messages=len(messages), idle_minutes=idle)
+        self._scheduler.run(
+            lambda: self._exchange(name, messages, idle),
+            lambda answer: self._replied(name, prompt, answer, started),
+            lambda error: self._failed(name, prompt, error),
+        )
+        return True
+
+    def _exchange(self, name: str, messages: list[Message], idle: int) -> Answer:
+        """Off the Tk thread: submit, then long-poll until the reply, under the retry rule."""
+        retrying = Retrying(
+            name,
+            lambda text: self._scheduler.post(lambda: self._view.show_notice(text)),
+            self.closing,
+            deadline=self._clock() + self._wait_timeout,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        backend = self._backends.get(name)
+        key = str(uuid.uuid4())  # one per send, reused by every retry of it
+        ticket = retrying.call(lambda: backend.send_prompt(messages, idle_minutes=idle, key=key))
+        if ticket.note:
+            note = f"{name}: the node did not start yet ({ticket.note}); the prompt stays queued"
+            self._scheduler.post(lambda: self._view.show_notice(note))
+        self._post_phase(name, ticket.phase)
+        while True:
+            polled = self._clock()
+            answer = retrying.call(lambda: backend.get_response(ticket, wait_seconds=POLL_SECONDS))
+            if isinstance(answer, Answer):
+                return answer
+            self._post_phase(name, answer.phase)
+            rest = self._min_poll_interval - (self._clock() - polled)
+            if rest > 0:
+                self._sleep(rest)
+
+    def _post_phase(self, name: str, phase: JobPhase) -> None:
+        self._scheduler.post(lambda: self._show_phase(name, phase))
+
+    def _show_phase(self, name: str, phase: JobPhase | None) -> None:
+        if not self.in_flight:
+            return  # a late progress report of a send that has ended
+        self.phase = phase
+        self._view.set_phase(f"{name}: {DESCRIPTION[phase] if phase else 'sending'}")
+
+    def _replied(self, name: str, prompt: str, answer: Answer, started: float) -> None:
+        waited = self._clock() - started
+        self.conversation.record(prompt, answer.text)
+        self._finish()
+        self._view.show_reply(name, answer, waited, self._wall_clock())
+        log_event("reply", name, waited_s=round(waited, 1), latency_ms=answer.latency_ms)
+
+    def _failed(self, name: str, prompt: str, error: Exception) -> None:
+        self._finish()
+        if isinstance(error, BackendError):
+            text = error.message
+        else:
+            text = f"{name}: internal error ({type(error).__name__}: {error}); please report it"
+        self._view.show_error(text)
+        self._view.restore_prompt(prompt)
+        log_event("send_failed", name, error=type(error).__name__)
+
+    def _finish(self) -> None:
+        self.in_flight = False
+        self.phase = None
+        self._view.set_sending(False)
+
+    # --- Stop GPU, backend, idle, new chat -------------------------------------------
+
+    def stop_gpu(self) -> None:
+        name = self.backend_name
+        if not self._backends.entry(name).can_stop:
+            return  # the button is disabled; a key binding must not get round it
+        self._view.set_node("Node: stop requested…")
+        log_event("stop", name)
+        self._scheduler.run(
+            lambda: self._backends.get(name).stop(),
+            lambda phase: self._stopped(name, phase),
+            lambda error: self._stop_failed(name, error),
+        )
+
+    def _stopped(self, name: str, phase: NodePhase) -> None:
+        log_event("node", name, node=phase)
+        if name == self.backend_name:
+            self._view.set_node(f"Node: {phase}")
+
+    def _stop_failed(self, name: str, error: Exception) -> None:
+        text = error.message if isinstance(error, BackendError) else f"{name}: {error}"
+        self._view.show_error(f"Stop GPU failed: {text}")
+        log_event("stop_failed", name, error=type(error).__name__)
+
+    def switch_backend(self, name: str) -> None:
+        if name == self.backend_name:
+            return
+        self._save(replace(self.settings, backend=name))
+        self._view.set_stop_available(self._backends.entry(name).can_stop)
+        log_event("backend_selected", name)
+
+    def set_idle(self, minutes: int) -> bool:
+        """The Spinbox's value, saved at once; False (and nothing saved) if out of range."""
+        if not MIN_IDLE_MINUTES <= minutes <= MAX_IDLE_MINUTES:
+            return False
+        if minutes != self.settings.idle_minutes:
+            self._save(replace(self.settings, idle_minutes=minutes))
+        return True
+
+    def new_chat(self) -> None:
+        self.conversation.clear()
+        self._view.clear_conversation()
+
+    def close(self) -> None:
+        self.closing.set()
+        self._backends.close()
+
+    def _save(self, settings: GuiSettings) -> None:
+        self.settings = settings
+        try:
+            self._settings_file.save(settings)
+        except OSError as exc:
+            self._view.show_error(f"cannot save {self._settings_file.path}: {exc}")

@@ -1,0 +1,42 @@
+"""What the controllers ask of the window (gui.window.MainWindow; a double in tests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from gui.backend import Answer
+
+
+class ChatView(Protocol):
+    def show_prompt(self, backend: str, text: str, at: datetime) -> None: ...
+
+    def show_reply(self, backend: str, answer: Answer, waited_seconds: float, at: datetime) -> None:
+        """A reply in the OutputPane, with its latency and time stamp."""
+        ...
+
+    def show_notice(self, text: str) -> None:
+        """A line in the OutputPane that is not part of the chat (cold start, login)."""
+        ...
+
+    def show_error(self, text: str) -> None: ...
+
+    def set_sending(self, sending: bool) -> None:
+        """Send disabled and the spinner with the elapsed time running, or both back."""
+        ...
+
+    def set_phase(self, text: str) -> None:
+        """The phase in words beside the spinner (starting, booting, generating)."""
+        ...
+
+    def set_stop_available(self, available: bool) -> None: ...
+
+    def set_node(self, text: str) -> None: ...
+
+    def set_cost(self, text: str) -> None: ...
+
+    def clear_conversation(self) -> None: ...
+
+    def restore_prompt(self, text: str) -> None:
+        """Put an unsent prompt back in the PromptBox (if the user has not typed anew)."""
+        ...

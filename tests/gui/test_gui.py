@@ -1,0 +1,226 @@
+"""The real window under Xvfb, driven with real key and mouse events (XTEST, xdotool):
+type, Ctrl+Enter, a reply appears; Stop GPU works; the idle minutes survive a restart;
+the Backend dropdown switches to OpenAI, where Stop GPU is disabled.
+
+`tlfif gui` runs as its own process against the stack a test can script: moto's Cognito
+with the demo user (the real login path) and RouterApiDouble served over HTTP. The
+screenshot of the window with its replies is saved under the test's tmp dir, or where
+GUI_SCREENSHOT says (`GUI_SCREENSHOT=docs/gui.png` refreshes the README's picture).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gui.chat import POLL_SECONDS
+from gui.window import DISABLED_BG, RED
+from tests.doubles.http_app import http_app
+from tests.doubles.router_api_double import RouterApiDouble
+from tests.fixtures.asgi_server import serve_asgi
+from tests.fixtures.moto_server import REGION, CognitoPool
+from tests.gui.x11 import MISSING, Area, Window, find_window, missing_reason, wait_for, xvfb
+
+pytestmark = pytest.mark.skipif(bool(MISSING), reason=missing_reason())
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE = "gui-test"
+COST = {
+    "billed": None,
+    "estimate": {
+        "eur": 3.17,
+        "running_seconds": 5400,
+        "node_hourly_usd": 0.526,
+        "as_of_ms": 1,
+        "age_seconds": 42,
+    },
+}
+CONVERSATION = [
+    (
+        "What does TL-FIF do while nobody uses it?",
+        "It sleeps: the GPU node stays stopped and costs nothing. A prompt waits in the "
+        "queue while the node boots, and a few idle minutes after the reply it stops itself.",
+    ),
+    (
+        "And if I want it off right now?",
+        "Press Stop GPU: the router marks the node stopping and it shuts down in seconds.",
+    ),
+]
+
+
+@dataclass
+class Stack:
+    router: RouterApiDouble
+    config: Path
+    ini: Path
+    home: Path
+
+    def infer_bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.router.sent("POST /infer")]
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    with xvfb() as number:
+        yield number
+
+
+@pytest.fixture
+def stack(cognito_pool: CognitoPool, aws: str, tmp_path: Path) -> Iterator[Stack]:
+    router = RouterApiDouble(canned={"GET /cost": httpx.Response(200, json=COST)})
+    with serve_asgi(http_app(router.handle), "router-api-double") as url:
+        config = tmp_path / "config.json"
+        profile = {
+            "api_url": url,
+            "region": REGION,
+            "user_pool_id": cognito_pool.pool_id,
+            "client_id": cognito_pool.client_id,
+            "cognito_endpoint_url": aws,
+            "demo_username": cognito_pool.username,
+            "demo_password": cognito_pool.password,
+        }
+        config.write_text(json.dumps({PROFILE: profile}), "utf-8")
+        home = tmp_path / "home"
+        home.mkdir()
+        yield Stack(router, config, home / ".tl-fif.ini", home)
+
+
+class GuiProcess:
+    """One `tlfif gui` run; its JSON log lines are its stderr."""
+
+    def __init__(self, stack: Stack, display: str, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TLFIF_", "AWS_"))}
+        env.update(
+            DISPLAY=display,
+            HOME=str(stack.home),
+            TLFIF_CLI_CONFIG=str(stack.config),
+            TLFIF_GUI_INI=str(stack.ini),
+            # No keyring daemon to ask, and no OpenAI key from the developer's shell.
+            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+            OPENAI_API_KEY="",
+        )
+        self.log = log
+        self._stderr = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tlfif", "--profile", PROFILE, "gui"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
+        self.window: Window = find_window(display, "TL-FIF")
+        wait_for("the app to start", lambda: self.events("started"))
+        self.window.focus()
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        found = []
+        for line in self.log.read_text("utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("event") == name:
+                found.append(entry)
+        return found
+
+    def send(self, prompt: str) -> None:
+        self.window.focus()
+        self.window.type(prompt)
+        self.window.key("ctrl+Return")
+
+    def close(self) -> None:
+        # SIGTERM closes the window the way its close button does (gui/app.py).
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._stderr.close()
+
+
+@pytest.fixture
+def start_gui(stack: Stack, display: str, tmp_path: Path) -> Iterator[Any]:
+    started: list[GuiProcess] = []
+
+    def start() -> GuiProcess:
+        app = GuiProcess(stack, display, tmp_path / f"gui-{len(started)}.log")
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        if app.process.poll() is None:
+            app.close()
+
+
+def test_the_window_answers_stops_the_gpu_and_keeps_the_idle_minutes(
+    stack: Stack, start_gui: Any, tmp_path: Path
+) -> None:
+    screenshot = Path(os.environ.get("GUI_SCREENSHOT") or tmp_path / "gui.png")
+    app: GuiProcess = start_gui()
+
+    # Type, Ctrl+Enter, a reply appears; the second send carries the first exchange.
+    for n, (prompt, reply) in enumerate(CONVERSATION, start=1):
+        stack.router.reply_text = reply
+        app.send(prompt)
+        wait_for(f"reply {n}", lambda n=n: len(app.events("reply")) == n)
+    first, second = stack.infer_bodies()
+    assert first == {"messages": [{"role": "user", "content": CONVERSATION[0][0]}], "idle": 5}
+    assert [m["content"] for m in second["messages"]] == [
+        CONVERSATION[0][0],
+        CONVERSATION[0][1],
+        CONVERSATION[1][0],
+    ]
+    # The cold start was waited out with the router's long poll.
+    waits = {r.url.params.get("wait") for r in stack.router.sent("GET /result/")}
+    assert waits == {str(POLL_SECONDS)}
+
+    # Stop GPU: the red button, clicked with the mouse.
+    stop_button = wait_for("the red Stop GPU button", lambda: app.window.find_colour(_rgb(RED)))
+    assert isinstance(stop_button, Area)
+    app.window.click(*stop_button.centre)
+    wait_for("POST /stop", lambda: stack.router.sent("POST /stop"))
+    wait_for("the node shown stopping", lambda: app.events("node"))
+    assert app.events("node")[-1]["node"] == "stopping"
+    app.window.save_png(screenshot)
+    assert screenshot.stat().st_size > 0
+
+    # The idle minutes: Alt+I, type 12; saved at once, and still 12 after a restart.
+    app.window.key("alt+i")
+    app.window.type("12")
+    wait_for("idle_minutes = 12 in the ini", lambda: "idle_minutes = 12" in _read(stack.ini))
+    app.close()
+    again: GuiProcess = start_gui()
+    again.window.park_pointer()  # off the buttons: a hovered button changes colour
+    again.send("Still 12 idle minutes?")
+    wait_for("the reply after the restart", lambda: again.events("reply"))
+    assert stack.infer_bodies()[-1]["idle"] == 12
+
+    # Backend: OpenAI from the dropdown, by keyboard; Stop GPU goes grey, never faked.
+    assert again.window.find_colour(_rgb(RED)) is not None
+    again.window.key("alt+b", "Down")
+    again.window.key("Down", "Return")
+    wait_for("OpenAI selected", lambda: again.events("backend_selected"))
+    assert again.events("backend_selected")[-1]["backend"] == "OpenAI"
+    wait_for("Stop GPU disabled", lambda: again.window.find_colour(_rgb(RED)) is None)
+    assert again.window.colour_at(*stop_button.inside_left) == _rgb(DISABLED_BG)
+    assert "backend = OpenAI" in _read(stack.ini)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _read(path: Path) -> str:
+    return path.read_text("utf-8") if path.exists() else ""
