@@ -18,7 +18,7 @@ from tlfif.errors import ConfigError
 
 # Prefixes of the deployables; the shared TLFIF_ set must not claim their names.
 DEPLOYABLE_PREFIXES = (
-    "ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_", "HEALTH_",
+    "ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_", "HEALTH_", "GUI_",
 )  # fmt: skip
 
 
