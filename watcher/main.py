@@ -1,7 +1,8 @@
 """`python -m watcher`: read the settings, wire the AWS adapters, run the node, exit.
 
 Exit status: 0 after a self-stop or a SIGTERM/SIGINT; 1 when the engine never became
-ready or the watcher failed; 2 for a bad setting (named in the log line).
+ready (the node is stopped then, not left running) or the watcher failed; 2 for a bad
+setting (named in the log line).
 """
 
 from __future__ import annotations

@@ -109,6 +109,7 @@ class WatcherNode:
                 log, "engine_not_ready", logging.ERROR,
                 timeoutSeconds=self.settings.readiness_timeout_seconds,
             )  # fmt: skip
+            await self._stop_broken_node()
             return "engine_not_ready"
         self._become_ready()
         workers = [
@@ -142,6 +143,19 @@ class WatcherNode:
                 return False
             await asyncio.sleep(READY_POLL_SECONDS)
         return True
+
+    async def _stop_broken_node(self) -> None:
+        """An engine that never answers would keep a GPU running with nothing to show for
+        it: stop the instance anyway. Queued jobs stay queued for the next start, or expire
+        with a reply to their owners."""
+        self.heartbeat.set_state("stopping")
+        await self.heartbeat.beat_once()
+        try:
+            await asyncio.to_thread(self.ports.self_stop.stop_self)
+        except Exception as exc:  # any adapter failure (IMDS, EC2): say so, loudly
+            log_event(log, "self_stop_failed", logging.ERROR, error=repr(exc))
+            return
+        self.ports.metrics.count("EngineNotReadyStops")
 
     def _become_ready(self) -> None:
         self.heartbeat.set_state("ready")

@@ -339,3 +339,14 @@ async def test_heartbeat_tells_the_idle_window_for_the_safety_net(
         assert beats and beats[0].idle_seconds == 60.0
         assert beats[0].idle_since_ms is not None
         assert 0 <= now_ms() - beats[0].idle_since_ms < 5000
+
+
+async def test_an_engine_that_never_answers_does_not_keep_the_node_running(
+    redis_server: RedisServer, engine_double: RunningEngineDouble
+) -> None:
+    engine_double.double.ready = False
+    async with watcher(redis_server.url, engine_double, readiness_timeout_seconds=0.5) as w:
+        assert await asyncio.wait_for(w.task, timeout=10) == "engine_not_ready"
+        assert w.self_stop.stops == 1
+        assert w.metrics.counts == {"EngineNotReadyStops": 1}
+        assert await w.heartbeat_state() == "stopping"
