@@ -20,7 +20,7 @@ from gui.backend_errors import (
 )
 from tlfif import errors
 from tlfif.api_client import ApiClient
-from tlfif.cli_errors import Where, describe
+from tlfif.cli.errors import Where, describe
 from tlfif.client_errors import (
     LoginFailed,
     NotLoggedIn,

@@ -28,7 +28,7 @@ from tests.fixtures.moto_server import REGION, CognitoPool
 from tests.fixtures.redis_servers import RedisServer, free_port
 from tlfif.auth import TokenVerifier
 from tlfif.cli import main
-from tlfif.cli_errors import ExitCode
+from tlfif.cli.errors import ExitCode
 from tlfif.client_config import StackConfig, save_profile
 from tlfif.contracts import Reply, Usage
 from tlfif.delivery import deliver

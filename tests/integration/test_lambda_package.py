@@ -84,7 +84,7 @@ def test_each_zip_holds_only_what_its_function_needs(
     assert "tlfif/lua/enqueue.lua" in names
     assert not (HANDLER_PACKAGES - {own}) & tops
     assert not NEVER & tops
-    assert "tlfif/cli.py" not in names and "tlfif/api_client.py" not in names
+    assert "tlfif/cli/main.py" not in names and "tlfif/api_client.py" not in names
     if function.name != "router":
         assert not WEB_ONLY & tops
     if function.aws_services:

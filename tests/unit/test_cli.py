@@ -24,7 +24,7 @@ import pytest
 from tests.doubles.router_api_double import RouterApiDouble, error_response, gateway_unauthorized
 from tests.fixtures.moto_server import REGION, CognitoPool
 from tlfif.cli import main
-from tlfif.cli_errors import ExitCode
+from tlfif.cli.errors import ExitCode
 from tlfif.client_config import StackConfig, save_profile
 from tlfif.contracts import Reply
 from tlfif.tokens import TokenFile

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tlfif import client_errors, errors
-from tlfif.cli_errors import ExitCode, Where, describe
+from tlfif.cli.errors import ExitCode, Where, describe
 from tlfif.errors import TlfifError
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from gui import log
 from tlfif.cli import main
-from tlfif.cli_errors import ExitCode
+from tlfif.cli.errors import ExitCode
 
 
 @pytest.fixture(autouse=True)

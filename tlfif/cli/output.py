@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tlfif.api_client import BudgetResumed, NodeStatus, Stopping
-from tlfif.cli_errors import ExitCode
+from tlfif.cli.errors import ExitCode
 from tlfif.contracts import Pending, Reply
 from tlfif.job_phase import DESCRIPTION, phase_of_pending
 

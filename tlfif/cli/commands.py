@@ -1,0 +1,182 @@
+"""The `tlfif` commands: each parses what it needs, calls the API client, formats."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from tlfif.cli.context import Context
+from tlfif.cli.errors import ExitCode
+from tlfif.cli.output import (
+    print_budget_resumed,
+    print_pending,
+    print_reply,
+    print_status,
+    print_stopping,
+)
+from tlfif.client_config import StackConfig
+from tlfif.contracts import MAX_CONTENT_BYTES, InferRequest, Reply
+from tlfif.cost_model import Usage
+from tlfif.cost_report import build_report, print_report, report_json
+from tlfif.errors import InvalidInput
+from tlfif.job_phase import phase_of_accepted
+
+
+def cmd_login(ctx: Context) -> ExitCode:
+    session = ctx.session()
+    username, password = credentials(ctx.args, session.config, ctx.err)
+    tokens = session.login(username, password)
+    until = time.strftime("%H:%M", time.localtime(tokens.expires_at))
+    ctx.err.print(
+        f"logged in as {username} (profile {ctx.profile}); access token valid until {until}, "
+        f"kept owner-only in {session.store.path}"
+    )
+    return ExitCode.OK
+
+
+def credentials(args: argparse.Namespace, config: StackConfig, err: Console) -> tuple[str, str]:
+    demo = config.demo_username if config.demo_password else None
+    username: str | None = args.username or demo
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif username is not None and username == demo:
+        password = config.demo_password or ""
+    elif not sys.stdin.isatty():
+        raise InvalidInput("no terminal to ask for the password: pipe it in with --password-stdin")
+    else:
+        username, password = ask_credentials(username, err)
+    if not username or not password:
+        raise InvalidInput("a username and a password are needed")
+    return username, password
+
+
+def ask_credentials(username: str | None, err: Console) -> tuple[str, str]:
+    # Prompts go to stderr with the rest of the talk; stdout stays for results.
+    try:
+        username = username or err.input("username: ").strip()
+        return username, err.input("password: ", password=True)
+    except EOFError:
+        raise InvalidInput("no username or password given") from None
+
+
+def cmd_logout(ctx: Context) -> ExitCode:
+    ctx.session().logout()
+    ctx.err.print(f"logged out of profile {ctx.profile}")
+    return ExitCode.OK
+
+
+def cmd_infer(ctx: Context) -> ExitCode:
+    request = build_request(read_prompt(ctx.args.prompt, ctx.err), ctx.args)
+    started = time.monotonic()
+    with ctx.client() as api:
+        # One key per invocation: the client's own retry of a lost 202 reuses it, so the
+        # router queues (and the GPU answers) the prompt once.
+        accepted = api.submit(request, idempotency_key=str(uuid.uuid4()))
+        ctx.job_id = accepted.id
+        if ctx.args.no_wait:
+            ctx.out.print(accepted.id)
+            return ExitCode.OK
+        if accepted.node_error:
+            ctx.err.print(
+                f"the node did not start yet ({accepted.node_error}); the job stays queued"
+            )
+        reply = ctx.wait(api, accepted.id, phase_of_accepted(accepted), started)
+    elapsed = time.monotonic() - started
+    return print_reply(reply, as_json=ctx.args.json, err=ctx.err, elapsed=elapsed)
+
+
+def read_prompt(given: str | None, err: Console) -> str:
+    if given is not None and given != "-":
+        return given
+    if sys.stdin.isatty():
+        err.print("reading the prompt from stdin; end it with Ctrl-D")
+    return sys.stdin.read().rstrip("\r\n")
+
+
+def build_request(prompt: str, args: argparse.Namespace) -> InferRequest:
+    """Checked here first, so a bad prompt costs no request and the message is exact."""
+    if not prompt.strip():
+        raise InvalidInput('the prompt is empty: give it as an argument, or on stdin with "-"')
+    try:
+        size = len(prompt.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidInput("the prompt is not valid UTF-8 text") from None
+    if size > MAX_CONTENT_BYTES:
+        raise InvalidInput(
+            f"the prompt is {size} UTF-8 bytes; at most {MAX_CONTENT_BYTES} are accepted"
+        )
+    given = {"idle": args.idle, "max_tokens": args.max_tokens, "temperature": args.temperature}
+    try:
+        return InferRequest(prompt=prompt, **{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        raise InvalidInput(str(exc.errors(include_url=False)[0]["msg"])) from None
+
+
+def cmd_result(ctx: Context) -> ExitCode:
+    ctx.job_id = ctx.args.id
+    started = time.monotonic()
+    with ctx.client() as api:
+        if ctx.args.wait:
+            reply = ctx.wait(api, ctx.args.id, None, started)
+            return print_reply(reply, as_json=ctx.args.json, err=ctx.err, elapsed=None)
+        answer = api.result(ctx.args.id)
+    if isinstance(answer, Reply):
+        return print_reply(answer, as_json=ctx.args.json, err=ctx.err, elapsed=None)
+    return print_pending(answer, as_json=ctx.args.json, out=ctx.out)
+
+
+def cmd_stop(ctx: Context) -> ExitCode:
+    with ctx.client() as api:
+        return print_stopping(api.stop(), as_json=ctx.args.json, out=ctx.out)
+
+
+def cmd_status(ctx: Context) -> ExitCode:
+    with ctx.client() as api:
+        return print_status(api.status(), as_json=ctx.args.json, out=ctx.out)
+
+
+def cmd_budget(ctx: Context) -> ExitCode:
+    # "resume" is the one action argparse admits.
+    with ctx.client() as api:
+        return print_budget_resumed(api.resume_budget(), as_json=ctx.args.json, out=ctx.out)
+
+
+def cmd_cost(ctx: Context) -> ExitCode:
+    args = ctx.args
+    report = build_report(
+        env=args.env,
+        tfvars=args.tfvars,
+        usage=Usage(sessions=int(args.sessions), minutes=float(args.minutes)),
+        free_tier=not args.no_free_tier,
+    )
+    if args.json:
+        ctx.out.file.write(report_json(report) + "\n")
+    else:
+        print_report(report, ctx.out)
+    return ExitCode.OK
+
+
+def cmd_gui(ctx: Context) -> ExitCode:
+    # Imported here: the CLI's other commands need neither Tk nor the GUI's backends.
+    from gui.app import run
+
+    return ExitCode(run(profile=ctx.args.profile, ini=ctx.args.ini))
+
+
+COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
+    "login": cmd_login,
+    "logout": cmd_logout,
+    "infer": cmd_infer,
+    "result": cmd_result,
+    "stop": cmd_stop,
+    "status": cmd_status,
+    "budget": cmd_budget,
+    "cost": cmd_cost,
+    "gui": cmd_gui,
+}

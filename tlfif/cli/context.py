@@ -1,0 +1,72 @@
+"""What every `tlfif` command gets: parsed arguments, settings, profile, session, consoles."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+import httpx
+from rich.console import Console
+
+from tlfif.api_client import ApiClient
+from tlfif.aws.cognito import CognitoIdentityProvider
+from tlfif.cli.errors import Where, describe
+from tlfif.cli.progress import PhaseDisplay
+from tlfif.cli.settings import CliSettings
+from tlfif.client_config import StackConfig, load_profile
+from tlfif.contracts import Reply
+from tlfif.job_phase import JobPhase, phase_of_pending
+from tlfif.session import Session
+from tlfif.tokens import TokenFile
+
+
+@dataclass
+class Context:
+    """What a command needs: its arguments, settings, consoles, and the stack they name."""
+
+    args: argparse.Namespace
+    settings: CliSettings
+    out: Console
+    err: Console
+    transport: httpx.BaseTransport | None = None
+    job_id: str | None = None
+    _config: StackConfig | None = field(default=None, repr=False)
+
+    @property
+    def profile(self) -> str:
+        return str(self.args.profile or self.settings.profile)
+
+    def config(self) -> StackConfig:
+        if self._config is None:
+            self._config = load_profile(self.profile)
+        return self._config
+
+    def session(self) -> Session:
+        config = self.config()
+        identity = CognitoIdentityProvider(
+            config.region, config.client_id, config.cognito_endpoint_url
+        )
+        return Session(self.profile, config, TokenFile(), identity)
+
+    def client(self) -> ApiClient:
+        return ApiClient(self.config().api_url, self.session(), transport=self.transport)
+
+    def where(self) -> Where:
+        local = self._config is None or self._config.cognito_endpoint_url is not None
+        return Where(local=local, job_id=self.job_id)
+
+    def wait(self, api: ApiClient, job_id: str, first: JobPhase | None, started: float) -> Reply:
+        """Long-poll with the live phase display on stderr."""
+        with PhaseDisplay(self.err, started) as display:
+            if first is not None:
+                display.show(first)
+            return api.wait_for_reply(
+                job_id,
+                on_pending=lambda pending: display.show(phase_of_pending(pending)),
+                on_retry=lambda exc, pause: display.note(
+                    f"{describe(exc, self.where()).line}; trying again in {pause:.0f} s"
+                ),
+                poll_seconds=self.settings.poll_seconds,
+                timeout_seconds=self.settings.wait_timeout_seconds,
+                min_interval_seconds=self.settings.min_poll_interval_seconds,
+            )

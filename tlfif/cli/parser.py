@@ -1,0 +1,83 @@
+"""The `tlfif` command line: its words, flags and their bounds (argparse)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from tlfif.api_client import client_version
+
+
+class UsageError(Exception):
+    """A command line argparse refused; shown as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse would print the whole usage block and exit; one line is the rule here.
+        raise UsageError(message)
+
+
+def bounded(kind: Callable[[str], float], low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="tlfif", description="Your own LLM that costs nothing while idle.")
+    parser.add_argument("--profile", help="stack profile in the config file (default: local)")
+    parser.add_argument("--version", action="version", version=f"tlfif {client_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    login = commands.add_parser("login", help="log in to the stack's Cognito user pool")
+    login.add_argument("--username", help="default: the local stack's demo user, else asked")
+    login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    commands.add_parser("logout", help="forget this profile's tokens")
+
+    infer = commands.add_parser("infer", help="send a prompt and wait for the reply")
+    infer.add_argument("prompt", nargs="?", help='the prompt; "-" or none reads stdin')
+    infer.add_argument(
+        "--idle", type=bounded(int, 1, 30), help="idle minutes before the node stops"
+    )
+    infer.add_argument("--max-tokens", type=bounded(int, 1, 4096), help="longest reply in tokens")
+    infer.add_argument("--temperature", type=bounded(float, 0, 2), help="sampling temperature")
+    infer.add_argument("--no-wait", action="store_true", help="print the job id and return")
+    infer.add_argument("--json", action="store_true", help="print the reply as JSON only")
+
+    result = commands.add_parser("result", help="fetch a reply by job id")
+    result.add_argument("id", help="the job id `tlfif infer --no-wait` printed")
+    result.add_argument("--wait", action="store_true", help="wait until the reply exists")
+    result.add_argument("--json", action="store_true", help="print JSON only")
+
+    for name, text in (("stop", "stop the node now"), ("status", "node, queue and your jobs")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--json", action="store_true", help="print JSON only")
+
+    budget = commands.add_parser("budget", help="the monthly budget's hold on the node")
+    budget_commands = budget.add_subparsers(dest="budget_command", required=True, metavar="ACTION")
+    resume = budget_commands.add_parser(
+        "resume", help="lift the budget hold before the month turns"
+    )
+    resume.add_argument("--json", action="store_true", help="print JSON only")
+
+    cost = commands.add_parser("cost", help="monthly cost: idle floor and N sessions, vs the seed")
+    cost.add_argument("--env", default="prod", help="infra/envs/<env>.tfvars (default: prod)")
+    cost.add_argument("--tfvars", type=Path, help="another tfvars file instead of --env")
+    cost.add_argument("--sessions", type=bounded(int, 0, 10000), default=30, help="default 30")
+    cost.add_argument("--minutes", type=bounded(float, 0, 1440), default=5, help="default 5")
+    cost.add_argument("--no-free-tier", action="store_true", help="list prices, no allowances")
+    cost.add_argument("--json", action="store_true", help="print JSON only")
+
+    gui = commands.add_parser("gui", help="the desktop window (AWS TinyLlama or OpenAI)")
+    gui.add_argument("--ini", type=Path, help="settings file (default: ~/.tl-fif.ini)")
+    return parser
