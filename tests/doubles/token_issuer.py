@@ -20,6 +20,35 @@ ISSUER = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_RouterTest
 CLIENT_ID = "tlfif-cli"
 
 
+class SigningKeyDouble:
+    """An RSA key pair that signs RS256 tokens and publishes its public half as a JWK."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.private_pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        self.public_pem = (
+            private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+
+    def public_jwk(self) -> dict[str, Any]:
+        key: dict[str, Any] = jwk.construct(self.public_pem, "RS256").to_dict()
+        return {**key, "kid": self.kid, "use": "sig"}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return str(
+            jwt.encode(claims, self.private_pem, algorithm="RS256", headers={"kid": self.kid})
+        )
+
+
 class TokenIssuerDouble:
     def __init__(
         self, issuer: str = ISSUER, client_id: str = CLIENT_ID, kid: str = "key-1"
@@ -28,27 +57,14 @@ class TokenIssuerDouble:
         self.client_id = client_id
         self.kid = kid
         self.fetches = 0  # JWKS requests served
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._private_pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-        self._public_pem = (
-            private.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
+        self.key = SigningKeyDouble(kid)
 
     @property
     def jwks_url(self) -> str:
         return f"{self.issuer}/.well-known/jwks.json"
 
     def jwks(self) -> dict[str, Any]:
-        public: dict[str, Any] = jwk.construct(self._public_pem, "RS256").to_dict()
-        return {"keys": [{**public, "kid": self.kid, "use": "sig"}]}
+        return {"keys": [self.key.public_jwk()]}
 
     def access_token(self, sub: str = "alice", *, expires_in: int = 3600, **claims: Any) -> str:
         """An access token as Cognito issues it; `claims` override or add any claim."""
@@ -84,9 +100,7 @@ class TokenIssuerDouble:
         )
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return str(
-            jwt.encode(claims, self._private_pem, algorithm="RS256", headers={"kid": self.kid})
-        )
+        return str(self.key.sign(claims))
 
     def transport(self) -> httpx.MockTransport:
         """Serves the JWKS at `jwks_url`, 404 for anything else; counts the fetches."""

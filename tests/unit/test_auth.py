@@ -10,10 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jose import jwk, jwt
+from jose import jwt
 
+from tests.doubles.token_issuer import SigningKeyDouble
 from tlfif.auth import Claims, TokenVerifier
 from tlfif.errors import TokenInvalid
 
@@ -27,34 +26,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class SigningKey:
-    """An RSA key pair that signs tokens and publishes its public half as a JWK."""
+class SigningKey(SigningKeyDouble):
+    """Signs Cognito-shaped access claims unless told otherwise."""
 
-    def __init__(self, kid: str) -> None:
-        self.kid = kid
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.private_pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-        self.public_pem = (
-            private.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
-
-    def public_jwk(self) -> dict[str, Any]:
-        key: dict[str, Any] = jwk.construct(self.public_pem, "RS256").to_dict()
-        return {**key, "kid": self.kid, "use": "sig"}
-
-    def sign(self, **overrides: Any) -> str:
-        claims = access_claims() | overrides
-        return str(
-            jwt.encode(claims, self.private_pem, algorithm="RS256", headers={"kid": self.kid})
-        )
+    def sign(self, claims: dict[str, Any] | None = None, **overrides: Any) -> str:
+        return super().sign((claims or access_claims()) | overrides)
 
 
 def access_claims() -> dict[str, Any]:
