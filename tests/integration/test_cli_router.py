@@ -24,7 +24,7 @@ import uvicorn
 from router.app import create_app
 from router.deps import RouterDeps
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
-from tests.fixtures.moto_server import REGION, CognitoPool
+from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import RedisServer, free_port
 from tlfif.auth import TokenVerifier
 from tlfif.cli import main
@@ -94,15 +94,7 @@ def profile(
     for name in [n for n in os.environ if n.startswith("TLFIF_CLI_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("TLFIF_CLI_CONFIG", str(tmp_path / "config.json"))
-    config = StackConfig(
-        api_url=stack.api_url,
-        region=REGION,
-        user_pool_id=cognito_pool.pool_id,
-        client_id=cognito_pool.client_id,
-        cognito_endpoint_url=aws,
-        demo_username=cognito_pool.username,
-        demo_password=cognito_pool.password,
-    )
+    config = cognito_pool.demo_profile(stack.api_url, aws)
     save_profile(config)
     return config
 

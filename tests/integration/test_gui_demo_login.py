@@ -13,8 +13,8 @@ from jose import jwt
 from gui.settings import GuiSettings
 from gui.wiring import aws_backend
 from tests.doubles.router_api_double import RouterApiDouble
-from tests.fixtures.moto_server import REGION, CognitoPool
-from tlfif.client_config import StackConfig, save_profile
+from tests.fixtures.moto_server import CognitoPool
+from tlfif.client_config import save_profile
 from tlfif.contracts import Message
 
 
@@ -23,15 +23,7 @@ def test_the_demo_user_is_logged_in_by_itself_and_its_tokens_stay_in_memory(
 ) -> None:
     monkeypatch.setenv("TLFIF_CLI_CONFIG", str(tmp_path / "config.json"))
     save_profile(
-        StackConfig(
-            api_url="http://router.test",
-            region=REGION,
-            user_pool_id=cognito_pool.pool_id,
-            client_id=cognito_pool.client_id,
-            cognito_endpoint_url=aws,
-            demo_username=cognito_pool.username,
-            demo_password=cognito_pool.password,
-        ),
+        cognito_pool.demo_profile("http://router.test", aws),
         "local",
     )
     router = RouterApiDouble()

@@ -66,15 +66,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def profile(cli_env: None, cognito_pool: CognitoPool, aws: str) -> StackConfig:
     """The local profile `make up` writes, pointing at moto's Cognito and the double."""
-    config = StackConfig(
-        api_url="http://router.test",
-        region=REGION,
-        user_pool_id=cognito_pool.pool_id,
-        client_id=cognito_pool.client_id,
-        cognito_endpoint_url=aws,
-        demo_username=cognito_pool.username,
-        demo_password=cognito_pool.password,
-    )
+    config = cognito_pool.demo_profile("http://router.test", aws)
     save_profile(config)
     return config
 
