@@ -101,6 +101,9 @@ class DesktopApp:
             current_backend=lambda: self.chat.backend_name,
             cold_starting=lambda: self.chat.cold_starting,
         )
+        # After a reply the node has just answered: show its phase now, not "stopped" from
+        # before the cold start until the ticker's next turn.
+        self.chat.on_settled = self.ticker.tick
         self._closed = False
 
     def run(self) -> None:

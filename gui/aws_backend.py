@@ -62,7 +62,7 @@ class AwsTinyLlamaClient:
         with self._translated():
             answer = self._api.result(ticket.id, wait=wait_seconds)
         if not isinstance(answer, Reply):
-            return Waiting(phase_of_pending(answer))
+            return Waiting(phase_of_pending(answer), node=answer.node)
         if answer.status != "done":
             why = answer.error or "no reason given"
             raise ReplyFailed(self.name, f"the reply is {answer.status}: {why}")

@@ -32,9 +32,11 @@ class Ticket:
 
 @dataclass(frozen=True)
 class Waiting:
-    """No reply yet; the job is in this phase."""
+    """No reply yet; the job is in this phase, and the node (if the backend has one) in
+    that one."""
 
     phase: JobPhase
+    node: NodePhase | None = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ POLL_SECONDS = 3
 MIN_POLL_INTERVAL_SECONDS = 1.0
 # How long one send waits for its reply before giving up on it (the job goes on).
 WAIT_TIMEOUT_SECONDS = 900.0
-COLD_START_PHASES: frozenset[JobPhase] = frozenset({"starting", "booting"})
+COLD_START_PHASES: frozenset[JobPhase] = frozenset({"starting", "booting", "loading"})
 
 
 class ChatController:
@@ -61,6 +61,9 @@ class ChatController:
         self._wait_timeout = wait_timeout
         self._min_poll_interval = min_poll_interval
         self.conversation = Conversation()
+        # Called once a send has ended (reply or failure), e.g. to refresh the node's phase
+        # and the cost at once rather than at the ticker's next turn.
+        self.on_settled: Callable[[], None] | None = None
         self.in_flight = False
         self.phase: JobPhase | None = None
         # Set on close: waits and retries end at once.
@@ -127,12 +130,18 @@ class ChatController:
             if isinstance(answer, Answer):
                 return answer
             self._post_phase(name, answer.phase)
+            if answer.node is not None:
+                self._post_node(name, answer.node)
             rest = self._min_poll_interval - (self._clock() - polled)
             if rest > 0:
                 self._sleep(rest)
 
     def _post_phase(self, name: str, phase: JobPhase) -> None:
         self._scheduler.post(lambda: self._show_phase(name, phase))
+
+    def _post_node(self, name: str, node: NodePhase) -> None:
+        # The node's phase as the poll saw it: the label follows the cold start.
+        self._scheduler.post(lambda: self._show_node(name, node))
 
     def _show_phase(self, name: str, phase: JobPhase | None) -> None:
         if not self.in_flight:
@@ -161,6 +170,8 @@ class ChatController:
         self.in_flight = False
         self.phase = None
         self._view.set_sending(False)
+        if self.on_settled is not None:
+            self.on_settled()
 
     # --- Stop GPU, backend, idle, new chat -------------------------------------------
 
@@ -178,6 +189,9 @@ class ChatController:
 
     def _stopped(self, name: str, phase: NodePhase) -> None:
         log_event("node", name, node=phase)
+        self._show_node(name, phase)
+
+    def _show_node(self, name: str, phase: NodePhase) -> None:
         if name == self.backend_name:
             self._view.set_node(f"Node: {phase}")
 

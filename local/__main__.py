@@ -1,6 +1,7 @@
 """`python -m local` (`make up`): the whole system on this machine until Ctrl-C.
 
-Exit status: 0 after Ctrl-C or SIGTERM, 1 when a part did not come up, 2 for a bad setting.
+Exit status: 0 after Ctrl-C or SIGTERM, 1 when a part did not come up, 2 for a bad setting,
+3 when the engine check failed (the engine died or produced no token; one line says how).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from local.preflight import EngineCheckFailed
 from local.processes import StartFailed
 from local.settings import LocalSettings
 from local.stack import LocalStack, StackAddresses
 from tlfif.errors import ConfigError, TlfifError
 from tlfif.settings import CommonSettings
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_ENGINE = 0, 1, 2, 3
 READY_LINE = "TL-FIF local stack is up"
 
 
@@ -47,6 +49,9 @@ def main() -> int:
             signal.pause()
     except Interrupted as exc:
         say(f"{exc}: stopping everything ...")
+    except EngineCheckFailed as exc:
+        print(f"local stack: {exc}", file=sys.stderr, flush=True)
+        status = EXIT_ENGINE
     except (StartFailed, TlfifError, OSError) as exc:
         print(f"local stack: did not start: {exc}", file=sys.stderr, flush=True)
         status = EXIT_FAILED

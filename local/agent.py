@@ -3,7 +3,9 @@
 moto flips an instance between stopped and running at once, so the agent provides what a
 real instance's boot would: stopped -> running starts the engine and the watcher after the
 boot delay; running -> stopped (the watcher's own StopInstances through IMDS, POST /stop)
-stops them. Readiness is the watcher's to report, as on AWS.
+stops them. An engine that dies is restarted as systemd restarts vllm.service on the node,
+within the same start limit, then left down; readiness, and the decision to stop a node
+whose engine does not come back, are the watcher's, as on AWS.
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from local.emulator import instance_state
 from local.node import LocalNode, WatcherState
+from local.start_limit import StartLimit
 
 ENGINE_PROBE_TIMEOUT_SECONDS = 0.3
+
+
+@dataclass(frozen=True)
+class EngineRestarts:
+    """vllm.service's restart rule: RestartSec, StartLimitBurst, StartLimitIntervalSec."""
+
+    restart_delay_seconds: float
+    start_limit_burst: int
+    start_limit_interval_seconds: float
 
 
 class NodeAgent:
@@ -33,6 +46,7 @@ class NodeAgent:
         boot_delay_seconds: float,
         poll_seconds: float,
         engine_url: str,
+        engine_restarts: EngineRestarts,
         say: Callable[[str], None],
     ) -> None:
         self.ec2 = ec2
@@ -42,6 +56,11 @@ class NodeAgent:
         self.poll_seconds = poll_seconds
         self.engine_address = httpx.URL(engine_url)
         self.say = say
+        self.engine_restarts = engine_restarts
+        self.start_limit = StartLimit(
+            engine_restarts.start_limit_burst, engine_restarts.start_limit_interval_seconds
+        )
+        self._engine_restart_at: float | None = None
         self._booting_since: float | None = None
         self._booted_at: float | None = None
         self._engine_listening = False
@@ -79,11 +98,14 @@ class NodeAgent:
             self._booting_since = now
             self.say(f"node {self.instance_id}: running, booting ({self.boot_delay:g} s delay)")
         elif now - self._booting_since >= self.boot_delay:
+            self.start_limit.reset()
+            self.start_limit.try_start()  # the boot's start counts, as in systemd
             self.node.boot()
             self._booted_at = now
             self.say(f"node {self.instance_id}: booted: {self._describe_processes()}")
 
     def _watch_running_node(self, now: float) -> None:
+        self._keep_engine_up(now)
         if not self._engine_listening and self._engine_listens():
             self._engine_listening = True
             loaded = now - (self._booted_at or now)
@@ -100,8 +122,39 @@ class NodeAgent:
             self._stop_node("stopped and started again: rebooting")
             self._booting_since = now
 
+    def _keep_engine_up(self, now: float) -> None:
+        """Restart a dead engine after the restart delay, while the start limit allows."""
+        node, limits = self.node, self.engine_restarts
+        if self._engine_restart_at is not None:
+            if now >= self._engine_restart_at:
+                self._engine_restart_at = None
+                node.start_engine()
+                self.say(
+                    f"node {self.instance_id}: engine restarted (start {self.start_limit.starts}"
+                    f" of {limits.start_limit_burst} allowed in "
+                    f"{limits.start_limit_interval_seconds:g} s)"
+                )
+            return
+        ended = node.engine_ended()
+        if ended is None:
+            return
+        self._engine_listening = False
+        if self.start_limit.try_start():
+            self._engine_restart_at = now + limits.restart_delay_seconds
+            self.say(
+                f"node {self.instance_id}: engine {ended}; restarting it in "
+                f"{limits.restart_delay_seconds:g} s (log: {node.spec.run_dir / 'engine.log'})"
+            )
+        else:
+            self.say(
+                f"node {self.instance_id}: engine {ended}; start limit hit "
+                f"({limits.start_limit_burst} starts in {limits.start_limit_interval_seconds:g} s)"
+                ": left down, as systemd leaves vllm.service; the watcher stops the node"
+            )
+
     def _stop_node(self, why: str) -> None:
         self._booting_since = None
+        self._engine_restart_at = None
         if self.node.up:
             self.node.shutdown()
             self.say(f"node {self.instance_id}: {why}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from local.crash_report import Exit, describe_exit
 from local.processes import ChildProcess
 
 SUPERVISORD_CONF = Path(__file__).resolve().parent.parent / "packer/files/supervisord-watcher.conf"
@@ -57,12 +58,9 @@ class LocalNode:
 
     def boot(self) -> None:
         """Start the engine and supervisord side by side, as systemd does on the AMI: the
-        watcher heartbeats "booting" until the engine answers."""
+        watcher heartbeats "loading" until the engine produces a token."""
         self.node_dir.mkdir(parents=True, exist_ok=True)
-        if self.spec.engine_args is not None:
-            self.engine = ChildProcess(
-                "engine", self.spec.engine_args, self.spec.engine_env, self.spec.run_dir
-            )
+        self.start_engine()
         env = {
             **self.spec.watcher_env,
             "NODE_RUN_DIR": str(self.node_dir),
@@ -75,6 +73,22 @@ class LocalNode:
         except BaseException:
             self.shutdown()  # no engine left behind for the next boot to collide with
             raise
+
+    def start_engine(self) -> None:
+        """Start the engine (none when an external engine is set)."""
+        if self.spec.engine_args is not None:
+            self.engine = ChildProcess(
+                "engine", self.spec.engine_args, self.spec.engine_env, self.spec.run_dir
+            )
+
+    def engine_ended(self) -> Exit | None:
+        """How the engine ended, once it has (it is forgotten then); None while it runs."""
+        engine = self.engine
+        if engine is None or engine.running():
+            return None
+        self.engine = None
+        engine.stop()  # reaps it, and sweeps anything it left in its session
+        return describe_exit(engine.process.returncode, engine.pid, engine.started, engine.log_path)
 
     def shutdown(self) -> None:
         """supervisord first (it lets the watcher finish running jobs), then the engine."""

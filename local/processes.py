@@ -45,6 +45,7 @@ class ChildProcess:
     ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
+        self.started = time.monotonic()  # the clock local/crash_report.py compares with
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 list(args),

@@ -36,6 +36,22 @@ class LocalSettings(StrictSettings):
     # of llama-cpp-python's own (gemma, chatml, alpaca, ...).
     chat_format: str = "alpaca-instruct"
     engine_context_tokens: Annotated[int, Field(ge=256, le=32768)] = 2048
+    # Any OpenAI-compatible server's command, run as the node's engine instead of llama.cpp's
+    # (`{port}` is replaced by the engine's port, engine_model must name what it serves):
+    # checked before "up", restarted and stopped like the local one.
+    engine_command: str | None = None
+    # The engine is restarted when it dies, as systemd restarts vllm.service on the node,
+    # and within the same limit: at most this many starts (the boot's and the restarts)
+    # in this many seconds, then it is left down and the watcher stops the node. The
+    # packer tests hold vllm.service's StartLimitBurst, StartLimitIntervalSec and
+    # RestartSec to these defaults.
+    engine_start_limit_burst: Annotated[int, Field(ge=1, le=100)] = 4
+    engine_start_limit_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 300.0
+    engine_restart_delay_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
+    # How long the engine may take to produce its first token: in the check before "up",
+    # and for the watcher (TLFIF_WATCHER_READINESS_TIMEOUT_SECONDS) at boot and after each
+    # restart, past which it stops the node.
+    readiness_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 120.0
     # Threads for generation and prompt reading; unset, half the cores (llama.cpp's default).
     engine_threads: Annotated[int, Field(ge=1, le=256)] | None = None
     router_port: Port = 0

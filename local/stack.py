@@ -8,6 +8,7 @@ is safe after a start that failed or was interrupted half-way.
 
 from __future__ import annotations
 
+import shlex
 import sys
 import tempfile
 import threading
@@ -15,11 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from local.agent import NodeAgent
+from local.agent import EngineRestarts, NodeAgent
 from local.emulator import EmulatedAccount, aws_client, seed_account, start_moto
 from local.environment import child_env, engine_env
 from local.llama_server import engine_args, model_path
 from local.node import LocalNode, NodeSpec
+from local.preflight import EngineCommand, check_engine
 from local.processes import (
     ChildProcess,
     pick_port,
@@ -67,8 +69,11 @@ class LocalStack:
         settings = self.settings
         run_dir = settings.run_dir or Path(tempfile.mkdtemp(prefix="tlfif-local-"))
         run_dir.mkdir(parents=True, exist_ok=True)
-        # Assembled (and its sha256 checked) now, not on the first boot.
-        model = None if settings.engine_url else model_path()
+        engine = self._engine_command()
+        if engine is not None:
+            self.say(f"checking the engine: it must load and produce one token ({engine.model})")
+            took = check_engine(engine, run_dir, settings.readiness_timeout_seconds)
+            self.say(f"engine check passed in {took:.1f} s")
         account = self._start_emulator(run_dir)
         _, redis_url = start_redis(pick_port(settings.redis_port), child_env(), run_dir)
         aws_env = child_env(
@@ -92,7 +97,7 @@ class LocalStack:
         check_args = [sys.executable, "-m", "scheduled_check",
                       "--every", str(settings.check_every_seconds)]  # fmt: skip
         ChildProcess("scheduled-check", check_args, aws_env, run_dir)
-        engine_url = self._start_agent(account, aws_env, imds_url, model, run_dir)
+        engine_url = self._start_agent(account, aws_env, imds_url, engine, run_dir)
         return StackAddresses(
             router_url=router_url,
             moto_url=account.endpoint_url,
@@ -100,7 +105,7 @@ class LocalStack:
             imds_url=imds_url,
             engine_url=engine_url,
             engine_model=settings.engine_model,
-            local_engine=model is not None,
+            local_engine=engine is not None,
             run_dir=run_dir,
             profile_path=self._save_profile(account, router_url),
             account=account,
@@ -141,33 +146,50 @@ class LocalStack:
             wait_until_answers(child, url + probe, START_TIMEOUT_SECONDS)
         return url
 
+    def _engine_command(self) -> EngineCommand | None:
+        """The engine the node runs: a command of the user's, llama.cpp's server with the
+        local model, or None when the stack uses an external engine's URL."""
+        settings = self.settings
+        if settings.engine_url:
+            return None
+        port = pick_port(settings.engine_port)
+        if settings.engine_command:
+            args = shlex.split(settings.engine_command.replace("{port}", str(port)))
+        else:
+            # Assembled (and its sha256 checked) now, not on the first boot.
+            args = engine_args(
+                model_path(), settings.engine_model, port, settings.chat_format,
+                settings.engine_context_tokens, settings.engine_threads,
+            )  # fmt: skip
+        return EngineCommand(args, engine_env(), port, settings.engine_model)
+
     def _start_agent(
         self,
         account: EmulatedAccount,
         aws_env: Mapping[str, str],
         imds_url: str,
-        model: Path | None,
+        engine: EngineCommand | None,
         run_dir: Path,
     ) -> str:
         """Starts the node agent's thread; returns the engine URL the watcher uses."""
         settings = self.settings
-        port = pick_port(settings.engine_port)
-        engine_url = settings.engine_url or f"http://127.0.0.1:{port}/v1"
+        engine_url = f"http://127.0.0.1:{engine.port}/v1" if engine else str(settings.engine_url)
         watcher_env = {
             **aws_env,
             "TLFIF_WATCHER_ENGINE_URL": engine_url,
             "TLFIF_WATCHER_ENGINE_MODEL": settings.engine_model,
             "TLFIF_WATCHER_IMDS_URL": imds_url,
+            "TLFIF_WATCHER_READINESS_TIMEOUT_SECONDS": str(settings.readiness_timeout_seconds),
         }
         if settings.idle_cap_seconds is not None:
             watcher_env["TLFIF_WATCHER_IDLE_CAP_SECONDS"] = str(settings.idle_cap_seconds)
-        args = None
-        if model is not None:
-            args = engine_args(
-                model, settings.engine_model, port, settings.chat_format,
-                settings.engine_context_tokens, settings.engine_threads,
-            )  # fmt: skip
-        node = LocalNode(NodeSpec(args, engine_env(), watcher_env, run_dir))
+        args, env = (engine.args, engine.env) if engine is not None else (None, engine_env())
+        node = LocalNode(NodeSpec(args, env, watcher_env, run_dir))
+        restarts = EngineRestarts(
+            restart_delay_seconds=settings.engine_restart_delay_seconds,
+            start_limit_burst=settings.engine_start_limit_burst,
+            start_limit_interval_seconds=settings.engine_start_limit_interval_seconds,
+        )
         agent = NodeAgent(
             aws_client("ec2", account.endpoint_url, account.region),
             account.instance_id,
@@ -175,6 +197,7 @@ class LocalStack:
             settings.boot_delay_seconds,
             settings.poll_seconds,
             engine_url,
+            restarts,
             self.say,
         )
         self._agent_thread = threading.Thread(

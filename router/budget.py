@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from router.deps import caller, services
 from tlfif.budget import lift_budget_hold
+from tlfif.contracts import BudgetResumed
 
 log = logging.getLogger(__name__)
 
@@ -23,4 +24,5 @@ async def resume(request: Request) -> Response:
     lifted = await lift_budget_hold(found.registry)
     if lifted:
         log.warning("budget hold lifted", extra={"sub": claims.sub})
-    return JSONResponse({"lifted": lifted, "hold": await found.registry.hold()})
+    resumed = BudgetResumed(lifted=lifted, hold=await found.registry.hold())
+    return JSONResponse(resumed.model_dump(mode="json"))

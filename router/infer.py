@@ -66,7 +66,7 @@ async def _wake_for_new_job(found: Services) -> Wake:
         # Sampled as each job joins, so the metric shows the backlog a cold start builds.
         found.metrics.count("QueueDepth", await found.queue.depth())
         await found.registry.clear_manual_hold()
-        return await found.waker.ensure_awake(respect_manual_hold=False)
+        return await found.waker.ensure_awake(for_new_prompt=True)
     except Exception as exc:
         log.exception("could not wake the node for a queued job")
         message = exc.message if isinstance(exc, TlfifError) else "the node could not be checked"

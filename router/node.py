@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from router.deps import caller, services
+from tlfif.contracts import NodeStatus, Stopping
 
 
 async def stop(request: Request) -> Response:
@@ -18,19 +19,18 @@ async def stop(request: Request) -> Response:
     await caller(request)
     found = services(request)
     await found.waker.stop()
-    return JSONResponse({"status": "stopping", "node": await found.waker.phase()})
+    stopping = Stopping(status="stopping", node=await found.waker.phase())
+    return JSONResponse(stopping.model_dump(mode="json"))
 
 
 async def status(request: Request) -> Response:
     claims = await caller(request)
     found = services(request)
-    start_error = await found.registry.start_error()
-    return JSONResponse(
-        {
-            "node": await found.waker.phase(),
-            "queue_depth": await found.queue.depth(),
-            "pending": await found.queue.pending_for(claims.sub),
-            "hold": await found.registry.hold(),
-            "start_error": start_error.model_dump(mode="json") if start_error else None,
-        }
+    status = NodeStatus(
+        node=await found.waker.phase(),
+        queue_depth=await found.queue.depth(),
+        pending=await found.queue.pending_for(claims.sub),
+        hold=await found.registry.hold(),
+        start_error=await found.registry.start_error(),
     )
+    return JSONResponse(status.model_dump(mode="json"))

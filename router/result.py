@@ -63,7 +63,7 @@ async def _nudge_node(found: Services) -> NodePhase:
     jobs of a node whose heartbeat lapsed back to the queue, so no job is stranded."""
     try:
         await found.queue.requeue_orphans()
-        wake = await found.waker.ensure_awake(respect_manual_hold=True)
+        wake = await found.waker.ensure_awake()
     except TlfifError as exc:
         # The budget hold, or a failed start: the job still waits, the poll still answers.
         log.info("poll did not wake the node", extra={"reason": exc.message})

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tlfif import errors
 from tlfif.api_errors import error_from_response
@@ -22,7 +22,16 @@ from tlfif.client_errors import (
     UnexpectedResponse,
     WaitTimedOut,
 )
-from tlfif.contracts import Accepted, CostView, InferRequest, NodePhase, Pending, Reply
+from tlfif.contracts import (
+    Accepted,
+    BudgetResumed,
+    CostView,
+    InferRequest,
+    NodeStatus,
+    Pending,
+    Reply,
+    Stopping,
+)
 from tlfif.errors import TlfifError
 
 # The router caps ?wait at 25 s so a long poll stays inside API Gateway's 30 s limit.
@@ -44,42 +53,6 @@ class TokenSource(Protocol):
     """tlfif.session.Session, or anything else that hands out access tokens."""
 
     def access_token(self, *, force_refresh: bool = False) -> str: ...
-
-
-class StartErrorView(BaseModel):
-    message: str
-    ts_ms: int | None = None
-
-
-class NodeStatus(BaseModel):
-    """200 body of GET /status."""
-
-    # A newer router may say more; an older client still reads what it knows.
-    model_config = ConfigDict(extra="ignore")
-
-    node: NodePhase
-    queue_depth: int
-    pending: list[str]
-    hold: Literal["manual", "budget"] | None = None
-    start_error: StartErrorView | None = None
-
-
-class Stopping(BaseModel):
-    """200 body of POST /stop."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: Literal["stopping"]
-    node: NodePhase
-
-
-class BudgetResumed(BaseModel):
-    """200 body of POST /budget/resume."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    lifted: bool
-    hold: Literal["manual", "budget"] | None = None
 
 
 class ApiClient:

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 
 from tlfif import keys
 from tlfif.budget import enforce_budget
-from tlfif.contracts import now_ms
+from tlfif.contracts import HoldKind, now_ms
 from tlfif.delivery import answer_if_expired
 from tlfif.errors import NodeControlError, ReplyStoreError
 from tlfif.idle_net import ActivityStore, updated_activity
-from tlfif.nodes import Heartbeat, HoldKind, NodeRegistry
+from tlfif.nodes import Heartbeat, NodeRegistry
 from tlfif.ports import Metrics, NodeControl, NodeFleet, ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, queue_errors
@@ -57,7 +57,9 @@ class CheckReport:
     queue_depth: int = 0
     hold: HoldKind | None = None
     node_up: bool | None = None  # None: EC2 could not be asked
-    action: str = "none"  # none | started | start_failed | idle_stop | budget_stop | ...
+    # none | started | start_failed | held_manual | held_engine_failed | idle_stop |
+    # idle_stop_failed | budget_stop | budget_stop_failed
+    action: str = "none"
 
 
 async def run_check(
@@ -158,7 +160,9 @@ class ScheduledCheck:
         return "budget_stop" if stopped else "none"
 
     async def _wake(self) -> str:
-        wake = await self.waker.ensure_awake(respect_manual_hold=True)
+        wake = await self.waker.ensure_awake()
+        if wake.held:
+            return f"held_{wake.held}"  # held_manual, held_engine_failed: left stopped
         if wake.error:
             return "start_failed"
         return "started" if wake.started else "none"

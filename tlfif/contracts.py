@@ -18,7 +18,35 @@ DEFAULT_IDLE_MINUTES = 5
 
 Role = Literal["system", "user", "assistant"]
 ReplyStatus = Literal["done", "error", "expired", "cancelled"]
-NodePhase = Literal["stopped", "starting", "booting", "ready", "stopping"]
+# Why a reply says "error" (or "expired"), for clients that act on it; `error` says it in words.
+#   engine_error    the engine refused the job (an HTTP error, finish_reason error) every try
+#   engine_crashed  the engine died while running it, too often: the prompt may kill it
+#   engine_failed   the engine did not come back, so the node stopped (a new prompt starts it)
+#   watcher_failed  the watcher itself failed on the job
+#   expired         no node took the job within its time to live
+ReplyErrorCode = Literal[
+    "engine_error", "engine_crashed", "engine_failed", "watcher_failed", "expired"
+]
+# The node's phase, the one word GET /status, GET /result and every client use (ADR 0018):
+#   stopped            the instance is stopped; nothing runs, nothing is billed but disk
+#   starting           StartInstances was sent; EC2 says pending
+#   booting            EC2 says running; no watcher heartbeat yet
+#   loading            the watcher beats; its engine has not produced a token yet
+#   ready              the engine has produced a token: jobs are claimed
+#   engine_restarting  the engine died; claims and the idle timer wait until it is back
+#   stopping           the node is going down (a pending job makes the next poll restart it)
+NodePhase = Literal[
+    "stopped", "starting", "booting", "loading", "ready", "engine_restarting", "stopping"
+]
+# What a watcher's heartbeat may say: the phases only a live watcher knows.
+HeartbeatState = Literal["loading", "ready", "engine_restarting", "stopping"]
+# A hold keeps the node stopped: "manual" (POST /stop; the next prompt lifts it) or "budget"
+# (the budget killer; only the owner lifts it).
+HoldKind = Literal["manual", "budget"]
+# Why the node last failed to come up: "start" (AWS refused StartInstances; polls retry) or
+# "engine" (its engine never produced a token; the node stopped itself and polls and the
+# scheduled check leave it stopped until the next prompt).
+FailureKind = Literal["start", "engine"]
 SpendOrigin = Literal["budgets", "cost_explorer"]
 
 
@@ -134,6 +162,7 @@ class Reply(BaseModel):
     queued_ms: int | None = None
     finished_ms: int = Field(default_factory=now_ms)
     error: str | None = None
+    error_code: ReplyErrorCode | None = None
 
 
 class Owner(BaseModel):
@@ -159,6 +188,47 @@ class Pending(BaseModel):
     status: Literal["queued", "running"]
     id: str
     node: NodePhase
+
+
+class NodeFailure(BaseModel):
+    """Kept an hour under {tlfif}:start_error: the node's last failure to come up."""
+
+    # Bodies written before 0.6.0 carry only message and ts_ms: they were start failures.
+    kind: FailureKind = "start"
+    code: str = "node_start_refused"
+    message: str
+    ts_ms: int
+
+
+class NodeStatus(BaseModel):
+    """200 body of GET /status."""
+
+    # A newer router may say more; an older client still reads what it knows.
+    model_config = ConfigDict(extra="ignore")
+
+    node: NodePhase
+    queue_depth: int
+    pending: list[str]
+    hold: HoldKind | None = None
+    start_error: NodeFailure | None = None
+
+
+class Stopping(BaseModel):
+    """200 body of POST /stop."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["stopping"]
+    node: NodePhase
+
+
+class BudgetResumed(BaseModel):
+    """200 body of POST /budget/resume."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lifted: bool
+    hold: HoldKind | None = None
 
 
 class BilledView(BaseModel):

@@ -33,6 +33,7 @@ def expired_reply(job_id: str, owner: Owner) -> Reply:
         status="expired",
         queued_ms=waited,
         error=f"no node took the job within its time to live (waited {waited // 1000} s)",
+        error_code="expired",
     )
 
 

@@ -83,9 +83,22 @@ class ReplyExists(TlfifError):
 
 
 class EngineError(TlfifError):
-    """The engine failed or its stream ended without a finish_reason."""
+    """The engine refused the job: an HTTP error, a reported error, a stream that ended
+    without a finish_reason, no full reply in time. Retried a few times, then answered."""
 
-    status, code = 502, "engine_failed"
+    status, code = 502, "engine_error"
+
+
+class EngineDown(EngineError):
+    """The engine itself is gone: the connection was refused, reset or cut mid-reply (it
+    crashed, or is restarting). Not held against the job, unless the job was running in it
+    when it went (`while_running`): such a job may be what kills it (ADR 0018)."""
+
+    code = "engine_down"
+
+    def __init__(self, message: str, *, while_running: bool = False) -> None:
+        super().__init__(message)
+        self.while_running = while_running
 
 
 class JobExpired(TlfifError):

@@ -34,6 +34,7 @@ class IdleTimer:
         self._ready = False
         self._deadline = 0.0
         self._active = 0
+        self._frozen = False
         self._changed = asyncio.Event()
 
     @property
@@ -72,9 +73,20 @@ class IdleTimer:
             self._deadline = self._clock() + self._window
         self._changed.set()
 
+    def freeze(self) -> None:
+        """Stop counting (the engine is down and restarting): a node must not stop itself
+        for want of jobs it could not run."""
+        self._frozen = True
+        self._changed.set()
+
+    def thaw(self) -> None:
+        """Count again, the whole window from now."""
+        self._frozen = False
+        self.restart()
+
     def seconds_left(self) -> float | None:
-        """Seconds until expiry; None while not ready or while a job is in flight."""
-        if not self._ready or self._active > 0:
+        """Seconds until expiry; None while not ready, frozen, or a job is in flight."""
+        if not self._ready or self._frozen or self._active > 0:
             return None
         return max(0.0, self._deadline - self._clock())
 

@@ -1,7 +1,7 @@
 """What a waiting client shows: one phase of a job's way through a cold start.
 
 The router reports the job (queued | running) and the node (stopped ... ready) apart; a
-user wants one word: starting -> booting -> generating. CLI and GUI both read it here.
+user wants one word: starting -> booting -> loading -> generating. CLI and GUI both read it here.
 """
 
 from __future__ import annotations
@@ -10,14 +10,18 @@ from typing import Literal
 
 from tlfif.contracts import Accepted, NodePhase, Pending
 
-JobPhase = Literal["queued", "starting", "booting", "generating", "stopping"]
+JobPhase = Literal[
+    "queued", "starting", "booting", "loading", "generating", "engine_restarting", "stopping"
+]
 
 # A queued job's phase follows the node: while it is down, the job waits for the start.
 PHASE_OF_NODE: dict[NodePhase, JobPhase] = {
     "stopped": "starting",
     "starting": "starting",
     "booting": "booting",
+    "loading": "loading",
     "ready": "queued",
+    "engine_restarting": "engine_restarting",
     # The node stops after this poll; a pending job makes the next poll start it again.
     "stopping": "stopping",
 }
@@ -25,13 +29,17 @@ PHASE_OF_NODE: dict[NodePhase, JobPhase] = {
 DESCRIPTION: dict[JobPhase, str] = {
     "queued": "queued, waiting for the node",
     "starting": "starting the node",
-    "booting": "the node is booting and loading the model",
+    "booting": "the node is booting",
+    "loading": "the node is loading the model",
     "generating": "generating",
+    "engine_restarting": "the engine stopped and is restarting; the prompt is kept",
     "stopping": "the node is stopping; it will start again for this prompt",
 }
 
 
 def phase_of_pending(pending: Pending) -> JobPhase:
+    if pending.node == "engine_restarting":
+        return "engine_restarting"  # a running job waits for the engine too
     if pending.status == "running":
         return "generating"
     return PHASE_OF_NODE[pending.node]

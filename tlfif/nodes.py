@@ -6,17 +6,19 @@ the heartbeat the watcher writes, plus the EC2 state the router last saw, cached
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from tlfif import keys
-from tlfif.contracts import NodePhase, now_ms
+from tlfif.contracts import FailureKind, HeartbeatState, HoldKind, NodeFailure, NodePhase, now_ms
 from tlfif.ports import InstanceState
 from tlfif.redis_conn import RedisClient, load_script, queue_errors
 
-HeartbeatState = Literal["booting", "ready", "stopping"]
-HoldKind = Literal["manual", "budget"]
+# A failure record lasts an hour: long enough to be read, short enough not to haunt.
+FAILURE_TTL_SECONDS = 3600
+# With several watchers, the most useful word wins: one ready node serves jobs.
+BEAT_PRIORITY: tuple[HeartbeatState, ...] = ("ready", "engine_restarting", "loading", "stopping")
 
 
 class Heartbeat(BaseModel):
@@ -29,10 +31,11 @@ class Heartbeat(BaseModel):
     idle_seconds: float | None = None
     idle_since_ms: int | None = None
 
-
-class StartError(BaseModel):
-    message: str
-    ts_ms: int
+    @field_validator("state", mode="before")
+    @classmethod
+    def _loading_was_booting(cls, value: Any) -> Any:
+        # Watchers before 0.6.0 beat "booting" while their engine loaded.
+        return "loading" if value == "booting" else value
 
 
 def node_phase(heartbeats: list[Heartbeat], ec2_state: InstanceState | None) -> NodePhase:
@@ -49,7 +52,7 @@ def node_phase(heartbeats: list[Heartbeat], ec2_state: InstanceState | None) -> 
         # Seen stopped (POST /stop, the budget killer) while a watcher still beats: it
         # is on its way down, whatever its last beat said.
         return "stopping" if states else "stopped"
-    for state in ("ready", "booting", "stopping"):
+    for state in BEAT_PRIORITY:
         if state in states:
             return state
     if ec2_state == "pending":
@@ -142,19 +145,19 @@ class NodeRegistry:
     async def release_start_lock(self) -> None:
         await self._delete(keys.START_LOCK)
 
-    async def record_start_error(self, message: str, ttl_seconds: int = 3600) -> None:
-        await self._write(
-            keys.START_ERROR,
-            StartError(message=message, ts_ms=now_ms()).model_dump_json(),
-            ttl_seconds,
-        )
+    async def record_failure(self, kind: FailureKind, code: str, message: str) -> NodeFailure:
+        """Note why the node failed to come up; an "engine" failure keeps polls and the
+        scheduled check from starting it again (NodeWaker.ensure_awake)."""
+        failure = NodeFailure(kind=kind, code=code, message=message, ts_ms=now_ms())
+        await self._write(keys.START_ERROR, failure.model_dump_json(), FAILURE_TTL_SECONDS)
+        return failure
 
     async def clear_start_error(self) -> None:
         await self._delete(keys.START_ERROR)
 
-    async def start_error(self) -> StartError | None:
+    async def start_error(self) -> NodeFailure | None:
         body = await self._read(keys.START_ERROR)
-        return StartError.model_validate_json(body) if body else None
+        return NodeFailure.model_validate_json(body) if body else None
 
     async def _read(self, key: str) -> str | None:
         with queue_errors():

@@ -98,6 +98,12 @@ class JobQueue:
             )
         return str(job_id) if job_id is not None else None
 
+    async def take_next(self, node: str) -> str | None:
+        """As claim_next, without waiting: the oldest pending id, or None at once."""
+        with queue_errors():
+            job_id = await self.redis.lmove(keys.PENDING, keys.inflight(node), "RIGHT", "LEFT")
+        return str(job_id) if job_id is not None else None
+
     async def load_claimed(self, job_id: str) -> Job | None:
         """The body of a claimed job (kept alive while in flight), or None if it expired."""
         body = await self._call(self._claim, [keys.job(job_id)], [INFLIGHT_TTL_SECONDS])

@@ -117,15 +117,22 @@ class WatcherSettings(StrictSettings):
     engine_model: str = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
     engine_api_key: str = "none"
     engine_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
+    # Tries after the first when the engine refuses a job (an HTTP error, finish_reason
+    # error); an engine that is down (refused or cut connections) is waited for instead.
     engine_retries: Annotated[int, Field(ge=0, le=10)] = 2
     # First pause between engine attempts; it doubles on each retry.
     engine_retry_backoff_seconds: Annotated[float, Field(ge=0, le=30)] = 1.0
+    # A job running when the engine died this many times is answered "engine_crashed"
+    # instead of being run again: a prompt that kills the engine must not loop the GPU.
+    engine_crash_limit: Annotated[int, Field(ge=1, le=10)] = 2
     # vLLM batches concurrent requests; one job at a time would waste the GPU.
     concurrency: Annotated[int, Field(ge=1, le=64)] = 4
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
     claim_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 2.0
     # Operators (and tests) can cap every job's idle minutes, in seconds.
     idle_cap_seconds: Annotated[float, Field(gt=0)] | None = None
+    # How long the engine may take to produce its first token, at boot and again after
+    # each crash; past it the node stops itself with the start error engine_failed.
     readiness_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
     imds_url: str = "http://169.254.169.254"
     # Normally the instance id from IMDS; set to run a watcher outside EC2.

@@ -20,7 +20,10 @@ from tlfif.ports import InstanceState, Metrics, NodeControl
 
 log = logging.getLogger(__name__)
 
-UP_STATES = ("ready", "booting")
+# Phases of a node that is up or on its way: nothing to start.
+UP_PHASES: frozenset[NodePhase] = frozenset(
+    {"starting", "booting", "loading", "ready", "engine_restarting"}
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class Wake:
     phase: NodePhase
     started: bool = False  # this call issued StartInstances
     error: str | None = None  # why the node could not be started (the job stays queued)
+    # What kept the node stopped: a manual hold, or an engine failure (both lifted by the
+    # next prompt).
+    held: str | None = None
 
 
 class NodeWaker:
@@ -59,11 +65,13 @@ class NodeWaker:
         beats = await self.registry.heartbeats()
         return node_phase(beats, await self.registry.cached_ec2_state())
 
-    async def ensure_awake(self, *, respect_manual_hold: bool = True) -> Wake:
+    async def ensure_awake(self, *, for_new_prompt: bool = False) -> Wake:
         """Start the node if it is down. Raises BudgetHold while the budget hold is set.
 
-        A manual hold (POST /stop) keeps polls and checks from restarting the node; a new
-        prompt lifts that hold before it calls here with respect_manual_hold=False.
+        Polls and the scheduled check leave the node stopped under a manual hold (POST
+        /stop) and after an engine failure (the node stopped itself: starting it again for
+        the same queue would loop a GPU). A new prompt (for_new_prompt=True) starts it
+        anyway; the router lifts the manual hold before it calls.
         """
         hold = await self.registry.hold()
         if hold == "budget":
@@ -71,10 +79,14 @@ class NodeWaker:
                 "the monthly budget is reached: the GPU stays stopped until the owner lifts it"
             )
         phase = await self.phase()
-        if phase in UP_STATES or phase == "starting":
+        if phase in UP_PHASES:
             return Wake(phase)
-        if hold == "manual" and respect_manual_hold:
-            return Wake(phase)
+        if not for_new_prompt:
+            if hold == "manual":
+                return Wake(phase, held="manual")
+            failure = await self.registry.start_error()
+            if failure is not None and failure.kind == "engine":
+                return Wake(phase, error=failure.message, held=failure.code)
         if not await self.registry.take_start_lock(self.lock_seconds):
             return Wake("starting" if phase == "stopped" else phase)
         try:
@@ -93,7 +105,7 @@ class NodeWaker:
                 log.info("node start requested", extra={"ec2State": state})
         except (NodeStartRefused, NodeControlError) as exc:
             # Never swallowed: the job stays queued, /status shows why, polls retry.
-            await self.registry.record_start_error(exc.message)
+            await self.registry.record_failure("start", exc.code, exc.message)
             log.warning("node start failed", extra={"reason": exc.message})
             return Wake(await self.phase(), error=exc.message)
         await self.registry.remember_ec2_state(state, self.state_cache_seconds)

@@ -3,6 +3,8 @@
 A claim is a blocking BLMOVE. Cancelling one could leave an id moved into the in-flight list
 with nobody to run it, so the gate never cancels: pause() waits until every claim under way
 has returned (and any job it took has been started), and only then may the stop script run.
+Pauses nest: the idle stopper and an engine outage may each hold the gate, and claims wait
+until both have resumed it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ class ClaimGate:
 
     def __init__(self) -> None:
         self._condition = asyncio.Condition()
-        self._paused = False
+        self._pauses = 0
         self._closed = False
         self._claiming = 0
 
@@ -33,7 +35,7 @@ class ClaimGate:
         means no id sits claimed but unstarted.
         """
         async with self._condition:
-            await self._condition.wait_for(lambda: self._closed or not self._paused)
+            await self._condition.wait_for(lambda: self._closed or not self._pauses)
             admitted = not self._closed
             self._claiming += int(admitted)
         try:
@@ -45,14 +47,15 @@ class ClaimGate:
                     self._condition.notify_all()
 
     async def pause(self) -> None:
-        """Hold new claims and return once none is under way."""
+        """Hold new claims and return once none is under way. Pair it with resume()."""
         async with self._condition:
-            self._paused = True
+            self._pauses += 1
             await self._condition.wait_for(lambda: self._claiming == 0)
 
     async def resume(self) -> None:
+        """End one pause; claims go on once every pause has ended."""
         async with self._condition:
-            self._paused = False
+            self._pauses = max(0, self._pauses - 1)
             self._condition.notify_all()
 
     async def close(self) -> None:

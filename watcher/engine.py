@@ -18,7 +18,7 @@ import anyio
 import httpx
 
 from tlfif.contracts import Message, Params, Usage
-from tlfif.errors import EngineError
+from tlfif.errors import EngineDown, EngineError
 from tlfif.settings import WatcherSettings
 
 # "engine": the server sent usage (vLLM, asked with stream_options.include_usage).
@@ -31,7 +31,11 @@ FAILED_FINISH_REASONS = frozenset({"error", "abort"})
 
 # The tokenize call only refines a count; it must not hold a finished reply back for long.
 TOKENIZE_TIMEOUT_SECONDS = 5.0
-READY_TIMEOUT_SECONDS = 5.0
+# The warm-up that proves the engine ready: one token of a one-word prompt. Its first
+# generation may still be compiling kernels or filling caches, so give it time.
+WARM_UP = [Message(role="user", content="Hello")]
+WARM_UP_PARAMS = Params(max_tokens=1, temperature=0.0)
+WARM_UP_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,16 @@ class EngineClient:
             settings.engine_timeout_seconds,
         )
 
-    async def complete(self, messages: list[Message], params: Params) -> Completion:
-        """Stream one chat completion to its end. Raises EngineError on any failure,
-        including a stream that ends without a finish_reason."""
+    async def complete(
+        self, messages: list[Message], params: Params, *, timeout: float | None = None
+    ) -> Completion:
+        """Stream one chat completion to its end (within `timeout`, else the setting).
+
+        Raises EngineDown when the engine is not there or the connection breaks, and
+        EngineError for any other failure, including a stream that ends without a
+        finish_reason.
+        """
+        deadline = timeout or self.timeout_seconds
         body = {
             "model": self.model,
             "messages": [m.model_dump() for m in messages],
@@ -136,23 +147,31 @@ class EngineClient:
         try:
             # One deadline for the whole reply: httpx's timeout alone is per read, and a
             # server that trickles a token every few seconds would never trip it.
-            with anyio.fail_after(self.timeout_seconds):
+            with anyio.fail_after(deadline):
                 await self._stream_into(stream, body)
         except TimeoutError as exc:
-            raise EngineError(f"engine gave no full reply within {self.timeout_seconds} s") from exc
-        except httpx.HTTPError as exc:  # connect, read timeout, connection cut mid-stream
-            raise EngineError(f"engine unreachable or stream broken: {exc!r}") from exc
+            raise EngineError(f"engine gave no full reply within {deadline:g} s") from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Nothing listens (crashed, restarting, still loading): the job never got in.
+            raise EngineDown(f"engine unreachable: {exc!r}", while_running=False) from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            # Reset or cut after the request went in: the engine went while on this job.
+            raise EngineDown(f"engine connection broken: {exc!r}", while_running=True) from exc
+        except httpx.HTTPError as exc:  # a read timeout, a body httpx could not decode
+            raise EngineError(f"engine stream failed: {exc!r}") from exc
         return await self._finish(stream, messages, started)
 
     async def ready(self) -> bool:
-        """True once GET {base}/models answers 200: the server is up and its model loaded."""
+        """True once the engine has produced a token (a one-token warm-up).
+
+        Not merely once /v1/models answers: a server can list its model and still die on
+        its first generation (a CPU kernel the machine cannot run, a GPU out of memory).
+        """
         try:
-            response = await self._client.get(
-                f"{self.base_url}/models", timeout=READY_TIMEOUT_SECONDS
-            )
-        except httpx.HTTPError:
+            await self.complete(WARM_UP, WARM_UP_PARAMS, timeout=WARM_UP_TIMEOUT_SECONDS)
+        except EngineError:
             return False
-        return response.status_code == 200
+        return True
 
     async def aclose(self) -> None:
         await self._client.aclose()

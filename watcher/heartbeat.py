@@ -1,5 +1,5 @@
-"""The node's heartbeat in Redis: what the router reads to know the node is booting, ready
-or stopping, without any AWS call.
+"""The node's heartbeat in Redis: what the router reads to know the node is loading, ready,
+restarting its engine or stopping, without any AWS call.
 
 Each beat lives 3 x the interval, so one lost beat does not make a live node look dead,
 while a dead node's jobs are requeued within a few intervals.
@@ -12,10 +12,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from tlfif.contracts import now_ms
+from tlfif.contracts import HeartbeatState, now_ms
 from tlfif.errors import QueueUnavailable
 from tlfif.idle import IdleTimer
-from tlfif.nodes import HeartbeatState, NodeRegistry
+from tlfif.nodes import NodeRegistry
 from watcher.redis_health import RedisHealth
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class HeartbeatLoop:
         self.ttl_seconds = TTL_INTERVALS * interval_seconds
         self.health = health
         self.idle = idle
-        self._state: HeartbeatState = "booting"
+        self._state: HeartbeatState = "loading"
         self._changed = asyncio.Event()
         # The stop script writes "stopping" itself; a beat must not slip in between its
         # decision and this loop learning of it, or "ready" would overwrite "stopping".

@@ -10,21 +10,44 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
-from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, now_ms
+from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, ReplyErrorCode, now_ms
 from tlfif.delivery import deliver, expired_reply
-from tlfif.errors import EngineError, QueueUnavailable, ReplyStoreError
+from tlfif.errors import EngineDown, EngineError, QueueUnavailable, ReplyStoreError
 from tlfif.logs import log_event
 from tlfif.ports import ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.settings import WatcherSettings
 from watcher.engine import Completion, EngineClient
+from watcher.engine_outage import EngineOutage
 from watcher.redis_health import Backoff, RedisHealth
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+ENGINE_FAILED_MESSAGE = (
+    "the engine died and did not come back, so the node stopped itself; "
+    "send the prompt again to start it"
+)
+FLAPPING_MESSAGE = "the engine kept going away while this job waited for it"
+
+
+def crashed_message(crashes: int) -> str:
+    return (
+        f"the engine died {crashes} times while running this job, so it is not run again: "
+        "the prompt may be what kills it"
+    )
+
+
+@dataclass(frozen=True)
+class EngineFailure:
+    """Why a job got no completion: the reply's error_code and its words."""
+
+    code: ReplyErrorCode
+    message: str
 
 
 class JobRunner:
@@ -36,6 +59,7 @@ class JobRunner:
         queue: JobQueue,
         store: ReplyStore,
         engine: EngineClient,
+        outage: EngineOutage,
         health: RedisHealth,
         settings: WatcherSettings,
     ) -> None:
@@ -43,14 +67,16 @@ class JobRunner:
         self.queue = queue
         self.store = store
         self.engine = engine
+        self.outage = outage
         self.health = health
         self.settings = settings
 
     async def answer(self, job_id: str) -> int:
         """Give claimed `job_id` its one reply and ack it; returns the idle minutes it asks.
 
-        Redis and S3 failures are retried until they pass (the job is never dropped); the
-        engine is retried a bounded number of times, then the reply says "error".
+        Redis and S3 failures are retried until they pass (the job is never dropped); an
+        engine that refuses the job is retried a bounded number of times, an engine that is
+        down is waited for (EngineOutage); then the reply says "error" and why.
         """
         started_ms = now_ms()
         try:
@@ -80,7 +106,7 @@ class JobRunner:
     async def _answer_crashed(self, job_id: str, exc: Exception) -> None:
         owner = await self._keep_trying(lambda: self.queue.owner(job_id))
         error = f"the watcher failed on this job ({type(exc).__name__})"
-        reply = Reply(id=job_id, status="error", error=error)
+        reply = Reply(id=job_id, status="error", error=error, error_code="watcher_failed")
         if owner is None:
             await self._keep_trying(lambda: self.queue.ack(self.node, job_id, None))
         else:
@@ -88,49 +114,71 @@ class JobRunner:
 
     async def _generate(self, job: Job, started_ms: int) -> Reply:
         began = time.monotonic()
-        completion, error = await self._complete(job)
+        try:
+            outcome = await self._complete(job)
+        finally:
+            self.outage.forget(job.id)
         timing = {
             "latency_ms": int((time.monotonic() - began) * 1000),
             "queued_ms": max(0, started_ms - job.created_ms),
         }
-        if completion is None:
-            message = error.message if error else "engine failed"
+        if isinstance(outcome, EngineFailure):
             return Reply(
-                id=job.id, status="error", model=self.engine.model, error=message, **timing
+                id=job.id,
+                status="error",
+                model=self.engine.model,
+                error=outcome.message,
+                error_code=outcome.code,
+                **timing,
             )
         return Reply(
             id=job.id,
             status="done",
-            text=completion.text,
-            model=completion.model,
-            usage=completion.usage,
-            finish_reason=completion.finish_reason,
+            text=outcome.text,
+            model=outcome.model,
+            usage=outcome.usage,
+            finish_reason=outcome.finish_reason,
             **timing,
         )
 
-    async def _complete(self, job: Job) -> tuple[Completion | None, EngineError | None]:
-        """The engine's reply, retried with doubling pauses; (None, last error) after that."""
-        delay = self.settings.engine_retry_backoff_seconds
-        attempts = self.settings.engine_retries + 1
-        error: EngineError | None = None
-        for attempt in range(1, attempts + 1):
+    async def _complete(self, job: Job) -> Completion | EngineFailure:
+        """The engine's reply, or why there is none.
+
+        A refusal (EngineError) is retried with doubling pauses, `engine_retries` times. An
+        engine that is down (EngineDown) is waited for and the job run again, unless the
+        job was in it each of the `engine_crash_limit` times it died.
+        """
+        settings = self.settings
+        delay = settings.engine_retry_backoff_seconds
+        attempts = settings.engine_retries + 1
+        refusals = 0
+        while True:
+            seen_deaths = self.outage.deaths
+            if not await self.outage.wait_up():
+                return EngineFailure("engine_failed", ENGINE_FAILED_MESSAGE)
             try:
-                return await self.engine.complete(job.messages, job.params), None
-            except EngineError as exc:
-                error = exc
+                async with self.outage.turn(job.id):
+                    return await self.engine.complete(job.messages, job.params)
+            except EngineDown as exc:
+                seen = self.outage.report(job.id, exc, seen_deaths)
                 log_event(
-                    log,
-                    "engine_attempt_failed",
-                    logging.WARNING,
-                    jobId=job.id,
-                    attempt=attempt,
-                    of=attempts,
-                    error=exc.message,
-                )
-            if attempt < attempts:
+                    log, "engine_down_on_job", logging.WARNING, jobId=job.id,
+                    whileRunning=exc.while_running, crashes=seen.crashes, error=exc.message,
+                )  # fmt: skip
+                if seen.crashes >= settings.engine_crash_limit:
+                    return EngineFailure("engine_crashed", crashed_message(seen.crashes))
+                if seen.outages > settings.engine_crash_limit + attempts:
+                    return EngineFailure("engine_error", FLAPPING_MESSAGE)
+            except EngineError as exc:
+                refusals += 1
+                log_event(
+                    log, "engine_attempt_failed", logging.WARNING, jobId=job.id,
+                    attempt=refusals, of=attempts, error=exc.message,
+                )  # fmt: skip
+                if refusals >= attempts:
+                    return EngineFailure("engine_error", exc.message)
                 await asyncio.sleep(delay)
                 delay *= 2
-        return None, error
 
     async def _finish(self, job_id: str, sub: str, reply_key: str, reply: Reply) -> None:
         """Write the reply once, signal it, then ack: in that order, so an ack never

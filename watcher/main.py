@@ -1,8 +1,9 @@
 """`python -m watcher`: read the settings, wire the AWS adapters, run the node, exit.
 
-Exit status: 0 after a self-stop or a SIGTERM/SIGINT; 1 when the engine never became
-ready (the node is stopped then, not left running) or the watcher failed; 2 for a bad
-setting (named in the log line).
+Exit status: 0 after a self-stop (an idle one, or one for an engine that never produced a
+token or did not come back) or a SIGTERM/SIGINT; 1 when the watcher failed, including a
+self-stop that failed (supervisord restarts it, and it tries again); 2 for a bad setting
+(named in the log line).
 """
 
 from __future__ import annotations
@@ -71,4 +72,4 @@ async def serve(common: CommonSettings, settings: WatcherSettings) -> int:
     finally:
         await engine.aclose()
         await redis.aclose()
-    return EXIT_FAILED if reason == "engine_not_ready" else EXIT_OK
+    return EXIT_FAILED if reason == "engine_failed_running" else EXIT_OK

@@ -1,16 +1,17 @@
 """The GPU node's daemon from start to exit: reclaim, boot, ready, consume, stop.
 
-Start: put back what this node held in flight, heartbeat "booting", wait for the engine.
-Ready: heartbeat "ready", mark the seed's SSM parameter, arm the idle timer, and only now
-start claiming. Exit: when the idle stopper has stopped the node, or on SIGTERM/SIGINT
-after running jobs finish (bounded by shutdown_grace_seconds).
+Start: put back what this node held in flight, heartbeat "loading", wait for the engine to
+produce a token. Ready: heartbeat "ready", mark the seed's SSM parameter, arm the idle
+timer, and only now start claiming. While the engine is down and restarting, EngineOutage
+holds claims and the idle timer. Exit: when the idle stopper has stopped the node; when the
+engine never produced a token or did not come back (EngineFailedStop stops the node); or on
+SIGTERM/SIGINT after running jobs finish (bounded by shutdown_grace_seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -26,6 +27,8 @@ from tlfif.settings import WatcherSettings
 from watcher.claim_gate import ClaimGate
 from watcher.consumer import Consumer
 from watcher.engine import EngineClient
+from watcher.engine_failed import EngineFailedStop
+from watcher.engine_outage import EngineOutage, engine_comes_up
 from watcher.heartbeat import HeartbeatLoop
 from watcher.idle_stop import IdleStopper
 from watcher.job_runner import JobRunner
@@ -33,10 +36,10 @@ from watcher.redis_health import Backoff, RedisHealth
 
 log = logging.getLogger(__name__)
 
-READY_POLL_SECONDS = 0.5
 CANCEL_RECHECK_SECONDS = 1.0
 
-StopReason = Literal["idle", "shutdown", "engine_not_ready"]
+# engine_failed: the node was asked to stop; engine_failed_running: that stop failed.
+StopReason = Literal["idle", "shutdown", "engine_failed", "engine_failed_running"]
 T = TypeVar("T")
 
 
@@ -74,10 +77,19 @@ class WatcherNode:
         self.heartbeat = HeartbeatLoop(
             registry, node_id, settings.heartbeat_seconds, self.health, self.idle
         )
-        self.runner = JobRunner(node_id, queue, ports.store, engine, self.health, settings)
+        self.outage = EngineOutage(
+            engine, self.heartbeat, self.gate, self.idle, settings.readiness_timeout_seconds
+        )
+        self.runner = JobRunner(
+            node_id, queue, ports.store, engine, self.outage, self.health, settings
+        )
         self.stopper = IdleStopper(
             self.idle, self.gate, self.heartbeat, registry, queue, ports.self_stop,
             ports.metrics, self.health, settings.redis_backoff_max_seconds,
+        )  # fmt: skip
+        self.failed_stop = EngineFailedStop(
+            node_id, queue, registry, self.runner, self.heartbeat, ports.self_stop,
+            ports.metrics, settings.redis_backoff_max_seconds,
         )  # fmt: skip
         self._shutdown = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
@@ -96,21 +108,20 @@ class WatcherNode:
             log_event(log, "node_exit", node=self.node_id, reason=reason)
             return reason
         finally:
+            await self.outage.close()
             await cancel_all([beat, *self._background])
 
     async def _serve(self) -> StopReason:
         if not await self._unless_shutdown(self._reclaim()):
             return "shutdown"
-        ready = await self._unless_shutdown(self._wait_engine_ready())
+        timeout = self.settings.readiness_timeout_seconds
+        ready = await self._unless_shutdown(engine_comes_up(self.engine, timeout))
         if ready is None:
             return "shutdown"
         if not ready:
-            log_event(
-                log, "engine_not_ready", logging.ERROR,
-                timeoutSeconds=self.settings.readiness_timeout_seconds,
-            )  # fmt: skip
-            await self._stop_broken_node()
-            return "engine_not_ready"
+            log_event(log, "engine_not_ready", logging.ERROR, timeoutSeconds=timeout)
+            self.outage.failed.set()
+            return await self._stop_failed_node()
         self._become_ready()
         workers = [
             self._spawn(self._consumer().run(), f"worker-{n}")
@@ -119,6 +130,8 @@ class WatcherNode:
         reason = await self._until_stop(workers)
         await self.gate.close()
         await self._drain(workers)
+        if reason == "engine_failed":
+            return await self._stop_failed_node()
         return reason
 
     async def _reclaim(self) -> bool:
@@ -136,26 +149,14 @@ class WatcherNode:
             log_event(log, "inflight_reclaimed", count=moved)
             return True
 
-    async def _wait_engine_ready(self) -> bool:
-        deadline = time.monotonic() + self.settings.readiness_timeout_seconds
-        while not await self.engine.ready():
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(READY_POLL_SECONDS)
-        return True
-
-    async def _stop_broken_node(self) -> None:
-        """An engine that never answers would keep a GPU running with nothing to show for
-        it: stop the instance anyway. Queued jobs stay queued for the next start, or expire
-        with a reply to their owners."""
-        self.heartbeat.set_state("stopping")
-        await self.heartbeat.beat_once()
-        try:
-            await asyncio.to_thread(self.ports.self_stop.stop_self)
-        except Exception as exc:  # any adapter failure (IMDS, EC2): say so, loudly
-            log_event(log, "self_stop_failed", logging.ERROR, error=repr(exc))
-            return
-        self.ports.metrics.count("EngineNotReadyStops")
+    async def _stop_failed_node(self) -> StopReason:
+        timeout = self.settings.readiness_timeout_seconds
+        message = (
+            f"the node's engine produced no token within {timeout:g} s, so the node "
+            "stopped itself; the next prompt starts it again"
+        )
+        stopped = await self.failed_stop.run(message)
+        return "engine_failed" if stopped else "engine_failed_running"
 
     def _become_ready(self) -> None:
         self.heartbeat.set_state("ready")
@@ -179,12 +180,14 @@ class WatcherNode:
         )  # fmt: skip
 
     async def _until_stop(self, workers: list[asyncio.Task[None]]) -> StopReason:
-        """Wait for the idle stop or a shutdown request; a worker that dies is a bug and
-        ends the node loudly rather than leave it consuming at part strength."""
+        """Wait for the idle stop, an engine that will not come back, or a shutdown
+        request; a worker that dies is a bug and ends the node loudly rather than leave it
+        consuming at part strength."""
         stopper = self._spawn(self.stopper.run(), "idle-stopper")
+        failed = self._spawn(self.outage.failed.wait(), "engine-failed")
         shutdown = self._spawn(self._shutdown.wait(), "shutdown")
         done, _ = await asyncio.wait(
-            [stopper, shutdown, *workers], return_when=asyncio.FIRST_COMPLETED
+            [stopper, failed, shutdown, *workers], return_when=asyncio.FIRST_COMPLETED
         )
         for task in done:
             if task in workers:
@@ -192,9 +195,10 @@ class WatcherNode:
                 raise RuntimeError(f"{task.get_name()} ended on its own")
         if stopper in done:
             stopper.result()
+            await cancel_all([failed])
             return "idle"
-        await cancel_all([stopper])
-        return "shutdown"
+        await cancel_all([stopper, failed])
+        return "engine_failed" if failed in done else "shutdown"
 
     async def _drain(self, workers: list[asyncio.Task[None]]) -> None:
         """Let running jobs finish; after the grace, what is left stays in flight and is

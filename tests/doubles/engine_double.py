@@ -4,12 +4,19 @@ It streams the way vLLM does (a role chunk with content "", one chunk per token,
 chunk, a usage chunk with empty choices when stream_options.include_usage is set, then
 `data: [DONE]`), and has knobs to misbehave the ways real engines do. The reply is the words
 of the last message, one word per token, so tests can predict it with `reply_tokens`.
+
+`python -m tests.doubles.engine_double --port N [--knobs JSON]` serves it as a process of its
+own: one that can die (SIGKILL) mid-stream, as a crashing vLLM or llama.cpp does, and be
+started again (tests/fixtures/engine.py, and the local stack's TLFIF_LOCAL_ENGINE_COMMAND).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import os
+import signal
 import threading
 import time
 import uuid
@@ -51,6 +58,7 @@ class EngineDouble:
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/extras/tokenize", self._tokenize, methods=["POST"]),
+                Route("/_double/state", self._state, methods=["GET"]),
             ]
         )
 
@@ -59,11 +67,16 @@ class EngineDouble:
         with self._lock:
             self.token_delay_seconds = 0.0
             self.fail_next_requests = 0  # answer HTTP 500
+            self.fail_on: str | None = None  # answer HTTP 500 to prompts with this word
+            # SIGKILL this very process halfway through streaming a reply to a prompt with
+            # this word: a prompt that crashes the engine each time it runs.
+            self.die_on: str | None = None
             self.cut_next_streams = 0  # [DONE] with no finish_reason, as an interrupted llama.cpp
             self.omit_usage = False  # llama-cpp-python style: ignore stream_options
             self.tokenize_available = True
             self.ready = True
             self.requests_seen = 0
+            self.prompts: list[str] = []  # the last message of each request, in order
             self.in_flight = 0
             self.max_in_flight = 0
             self.last_request: dict[str, Any] | None = None
@@ -72,17 +85,25 @@ class EngineDouble:
         body = await request.json()
         with self._lock:
             self.requests_seen += 1
+            prompt = str((body.get("messages") or [{}])[-1].get("content", ""))
+            self.prompts.append(prompt)
             self.last_request = body
             fail = self.fail_next_requests > 0
             self.fail_next_requests -= int(fail)
+            fail = fail or bool(self.fail_on and self.fail_on in prompt.split())
+            die = bool(self.die_on and self.die_on in prompt.split())
             cut = not fail and self.cut_next_streams > 0
             self.cut_next_streams -= int(cut)
+        if not self.ready:
+            return JSONResponse({"error": {"message": "model loading"}}, status_code=503)
         if fail:
             error = {"message": "EngineDouble: injected failure", "type": "InternalServerError"}
             return JSONResponse({"error": {**error, "code": 500}}, status_code=500)
-        return StreamingResponse(self._stream(body, cut), media_type="text/event-stream")
+        if not body.get("stream"):
+            return JSONResponse(_completion(body))
+        return StreamingResponse(self._stream(body, cut, die), media_type="text/event-stream")
 
-    async def _stream(self, body: dict[str, Any], cut: bool) -> AsyncIterator[str]:
+    async def _stream(self, body: dict[str, Any], cut: bool, die: bool) -> AsyncIterator[str]:
         self._enter()
         try:
             tokens, finish = reply_tokens(body["messages"], int(body.get("max_tokens", 16)))
@@ -91,7 +112,11 @@ class EngineDouble:
             # vLLM sends the last generated token in the finish chunk when it stops on length;
             # on a stop token (whose text is empty) the finish chunk's content is "".
             body_tokens = tokens[:-1] if finish == "length" else tokens
-            for token in body_tokens[: len(body_tokens) // 2] if cut else body_tokens:
+            for index, token in enumerate(
+                body_tokens[: len(body_tokens) // 2] if cut else body_tokens
+            ):
+                if die and index == len(body_tokens) // 2:
+                    os.kill(os.getpid(), signal.SIGKILL)
                 await asyncio.sleep(self.token_delay_seconds)
                 yield chunk.event(chunk.choice({"content": token}))
             if not cut:
@@ -103,6 +128,16 @@ class EngineDouble:
             yield "data: [DONE]\n\n"
         finally:
             self._leave()
+
+    def requests_for(self, prompt: str) -> int:
+        """How many requests asked with this prompt (the watcher's warm-ups ask "Hello")."""
+        with self._lock:
+            return self.prompts.count(prompt)
+
+    async def _state(self, request: Request) -> Response:
+        """What a test in another process reads: requests in flight and prompts seen."""
+        with self._lock:
+            return JSONResponse({"in_flight": self.in_flight, "prompts": list(self.prompts)})
 
     async def _models(self, request: Request) -> Response:
         if not self.ready:
@@ -124,6 +159,25 @@ class EngineDouble:
     def _leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
+
+
+def _completion(body: dict[str, Any]) -> dict[str, Any]:
+    """A whole chat.completion, as vLLM answers a request without `stream`."""
+    tokens, finish = reply_tokens(body["messages"], int(body.get("max_tokens", 16)))
+    prompt = _prompt_tokens(body["messages"])
+    message = {"role": "assistant", "content": "".join(tokens)}
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": str(body.get("model", "engine-double")),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": len(tokens),
+            "total_tokens": prompt + len(tokens),
+        },
+    }
 
 
 def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
@@ -157,3 +211,23 @@ class _Chunks:
             "model": self.model,
             "choices": choices,
         }
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m tests.doubles.engine_double")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--knobs", default="{}", help="JSON: knob names and values")
+    args = parser.parse_args()
+    port = args.port
+    double = EngineDouble()
+    for name, value in json.loads(args.knobs).items():
+        if not hasattr(double, name):
+            raise SystemExit(f"engine double: no knob {name!r}")
+        setattr(double, name, value)
+    uvicorn.run(double.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()

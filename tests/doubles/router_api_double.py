@@ -14,13 +14,23 @@ from typing import Any, Literal
 
 import httpx
 
-from tlfif.contracts import Accepted, NodePhase, Pending, Reply, ReplyStatus, Usage
+from tlfif.contracts import (
+    Accepted,
+    NodePhase,
+    Pending,
+    Reply,
+    ReplyErrorCode,
+    ReplyStatus,
+    Usage,
+)
 
 PendingStatus = Literal["queued", "running"]
-# A cold start as the router reports it: stopped -> booting -> generating, then the reply.
+# A cold start as the router reports it: stopped -> booting -> loading -> generating, then
+# the reply.
 COLD_START: list[tuple[PendingStatus, NodePhase]] = [
     ("queued", "starting"),
     ("queued", "booting"),
+    ("queued", "loading"),
     ("running", "ready"),
 ]
 
@@ -57,6 +67,7 @@ class RouterApiDouble:
     reply_status: ReplyStatus = "done"
     reply_text: str = "A reply from the router double."
     reply_error: str | None = None
+    reply_error_code: ReplyErrorCode | None = None
     node: NodePhase = "stopped"
     hold: Literal["manual", "budget"] | None = None
     start_error: str | None = None
@@ -151,11 +162,17 @@ class RouterApiDouble:
             latency_ms=1500 if done else None,
             queued_ms=30_000,
             error=self.reply_error,
+            error_code=self.reply_error_code,
         )
 
     def _status(self) -> dict[str, Any]:
         pending = [job_id for job_id, job in self.jobs.items() if job.phases]
-        start_error = {"message": self.start_error, "ts_ms": 1} if self.start_error else None
+        start_error = None
+        if self.start_error:
+            start_error = {
+                "kind": "start", "code": "node_start_refused", "message": self.start_error,
+                "ts_ms": 1,
+            }  # fmt: skip
         return {
             "node": self.node,
             "queue_depth": len(pending),

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.fixtures.local_stack import (
@@ -20,6 +19,8 @@ from tests.fixtures.local_stack import (
     StackRun,
     needs_local_extra,
     start_stack,
+    submit,
+    wait_reply,
     wait_until,
 )
 from tests.fixtures.process_watch import alive
@@ -48,23 +49,6 @@ def assert_whole_reply(reply: dict[str, Any]) -> None:
     assert reply["text"].strip(), reply
     assert reply["finish_reason"] in ("stop", "length"), reply
     assert reply["usage"]["completion_tokens"] > 0, reply
-
-
-def submit(api: httpx.Client, prompt: str, max_tokens: int = 16) -> str:
-    answer = api.post("/infer", json={"prompt": prompt, "max_tokens": max_tokens, "temperature": 0})
-    assert answer.status_code == 202, answer.text
-    return str(answer.json()["id"])
-
-
-def wait_reply(api: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answer = api.get(f"/result/{job_id}", params={"wait": 20})
-        if answer.status_code == 200:
-            reply: dict[str, Any] = answer.json()
-            return reply
-        assert answer.status_code == 202, answer.text
-    raise AssertionError(f"no reply to {job_id} within {timeout} s")
 
 
 def test_cold_start_gives_a_model_reply_then_the_node_stops_itself(stack: StackRun) -> None:

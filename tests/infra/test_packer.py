@@ -8,6 +8,7 @@ import shlex
 import tomllib
 from typing import Any
 
+from local.settings import LocalSettings
 from tests.infra.hcl import ENVS, PACKER, REPO, load, nested
 
 TEMPLATE = PACKER / "tl-fif-node.pkr.hcl"
@@ -105,6 +106,34 @@ def test_vllm_serves_on_loopback_8000_with_flags_that_fit_a_t4() -> None:
     joined = " ".join(args)
     for unfit in ("bfloat16", "fp8", "--quantization", "flash_attn", "FLASHINFER"):
         assert unfit not in joined
+
+
+def unit_settings(name: str) -> dict[str, dict[str, str]]:
+    """A systemd unit's settings by section (the last value of a name wins, as in systemd)."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in (FILES / name).read_text().replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+        elif "=" in line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            current[key] = value
+    return sections
+
+
+def test_vllm_restarts_within_the_local_agents_start_limit() -> None:
+    # The node agent restarts the local engine by the same rule (LocalSettings): a change
+    # to one must be made to the other.
+    local = LocalSettings.model_fields
+    unit = unit_settings("vllm.service")
+    assert unit["Service"]["Restart"] == "on-failure"
+    assert float(unit["Service"]["RestartSec"]) == local["engine_restart_delay_seconds"].default
+    # Start limits belong to [Unit] since systemd 230; in [Service] they are ignored.
+    assert int(unit["Unit"]["StartLimitBurst"]) == local["engine_start_limit_burst"].default
+    interval = float(unit["Unit"]["StartLimitIntervalSec"])
+    assert interval == local["engine_start_limit_interval_seconds"].default
+    assert "StartLimitBurst" not in unit["Service"]
 
 
 def test_model_is_safetensors_not_the_seeds_gguf() -> None:

@@ -98,7 +98,7 @@ async def test_a_manual_hold_keeps_it_stopped(world: World) -> None:
     await world.registry.set_hold("manual")
     await world.enqueue()
     report = await world.check()
-    assert (report.action, report.hold) == ("none", "manual")
+    assert (report.action, report.hold) == ("held_manual", "manual")
     assert ec2_state(world.node) == "stopped"
 
 

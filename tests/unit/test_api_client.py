@@ -11,7 +11,7 @@ import pytest
 from tests.doubles.identity_double import TokenSourceDouble
 from tests.doubles.router_api_double import RouterApiDouble, error_response
 from tlfif import errors
-from tlfif.api_client import ApiClient, NodeStatus
+from tlfif.api_client import ApiClient
 from tlfif.api_errors import error_from_response
 from tlfif.client_errors import (
     ServiceUnavailable,
@@ -19,7 +19,7 @@ from tlfif.client_errors import (
     UnexpectedResponse,
     WaitTimedOut,
 )
-from tlfif.contracts import InferRequest, Pending, Reply
+from tlfif.contracts import InferRequest, NodeStatus, Pending, Reply
 from tlfif.errors import TlfifError
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -187,10 +187,15 @@ def test_wait_for_reply_reports_each_phase_and_never_spins(
         sleep=pauses.append,
     )
     assert reply.status == "done"
-    assert seen == [("queued", "starting"), ("queued", "booting"), ("running", "ready")]
-    assert [r.url.params["wait"] for r in router.sent("GET /result")] == ["10"] * 4
+    assert seen == [
+        ("queued", "starting"),
+        ("queued", "booting"),
+        ("queued", "loading"),
+        ("running", "ready"),
+    ]
+    assert [r.url.params["wait"] for r in router.sent("GET /result")] == ["10"] * 5
     # The double answers at once: the client pauses itself rather than poll in a loop.
-    assert len(pauses) == 3
+    assert len(pauses) == 4
     assert all(0.9 < p <= 1.0 for p in pauses)
 
 

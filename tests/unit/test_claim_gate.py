@@ -60,3 +60,20 @@ async def test_a_closed_gate_admits_no_claim_even_when_paused() -> None:
     await gate.close()
     assert await asyncio.wait_for(claimer, 1) is False
     assert gate.closed
+
+
+async def test_pauses_nest_claims_wait_until_every_pause_has_ended() -> None:
+    gate = ClaimGate()
+    await gate.pause()  # the idle stopper
+    await gate.pause()  # an engine outage
+    await gate.resume()
+
+    async def claim() -> bool:
+        async with gate.claiming() as admitted:
+            return admitted
+
+    claimer = asyncio.create_task(claim())
+    await asyncio.sleep(0.05)
+    assert not claimer.done(), "a claim got through while a pause still held"
+    await gate.resume()
+    assert await asyncio.wait_for(claimer, 1) is True

@@ -182,7 +182,8 @@ def test_infer_shows_a_cold_start_then_the_reply(tlfif: Tlfif, router_api: Route
     phases = [line.split("] ", 1)[1] for line in run.err.splitlines() if line.startswith("[")]
     assert phases == [
         "starting the node",
-        "the node is booting and loading the model",
+        "the node is booting",
+        "the node is loading the model",
         "generating",
     ]
     assert "latency 1500 ms" in run.err
@@ -397,17 +398,25 @@ def test_bad_arguments_are_one_line(
 
 
 @pytest.mark.parametrize(
-    ("status", "error", "hint"),
+    ("status", "code", "error", "hint"),
     [
-        ("error", "engine failed twice", "the engine failed"),
-        ("expired", "job expired", "send it again"),
+        ("error", None, "engine failed twice", "the engine failed"),
+        ("expired", "expired", "job expired", "send it again"),
+        ("error", "engine_crashed", "the engine died 2 times", "change the prompt"),
+        ("error", "engine_failed", "the engine did not come back", "start the node afresh"),
     ],
 )
 def test_a_reply_that_is_not_done_fails(
-    tlfif: Tlfif, router_api: RouterApiDouble, status: str, error: str, hint: str
+    tlfif: Tlfif,
+    router_api: RouterApiDouble,
+    status: str,
+    code: str | None,
+    error: str,
+    hint: str,
 ) -> None:
     router_api.reply_status = status  # type: ignore[assignment]
     router_api.reply_error = error
+    router_api.reply_error_code = code  # type: ignore[assignment]
     run = tlfif("infer", "hi")
     assert run.code == ExitCode.JOB_FAILED
     assert f"{status}: {error}" in run.err
@@ -468,7 +477,7 @@ def test_status_shows_node_queue_jobs_hold_and_start_error(
     assert "queue depth 1" in lines
     assert f"your pending jobs {job_id}" in lines
     assert any(line.startswith("hold budget") for line in lines)
-    assert "start error InsufficientInstanceCapacity" in lines
+    assert "start error node_start_refused: InsufficientInstanceCapacity" in lines
 
 
 def test_status_json(tlfif: Tlfif) -> None:

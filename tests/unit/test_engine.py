@@ -149,12 +149,19 @@ async def test_a_reply_slower_than_the_timeout_is_an_engine_failure(
 
 
 @pytest.mark.anyio
-async def test_ready_follows_the_models_endpoint(
+async def test_ready_means_the_engine_produced_a_token(
     client: EngineClient, engine_double: RunningEngineDouble
 ) -> None:
     assert await client.ready()
-    engine_double.double.ready = False
+    assert engine_double.double.last_request is not None
+    assert engine_double.double.last_request["max_tokens"] == 1
+    engine_double.double.ready = False  # loading: 503
     assert not await client.ready()
+    engine_double.double.ready = True
+    # Lists its model but fails to generate (a kernel that faults, a GPU out of memory).
+    engine_double.double.fail_next_requests = 1
+    assert not await client.ready()
+    assert await client.ready()
 
 
 @pytest.mark.anyio

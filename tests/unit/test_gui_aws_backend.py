@@ -78,9 +78,14 @@ def test_waiting_long_polls_through_the_cold_start_phases_to_the_reply() -> None
     router = RouterApiDouble(reply_text="Hello from TinyLlama")
     backend = client(router)
     ticket = backend.send_prompt(chat("hi"), idle_minutes=5, key="k")
-    answers = [backend.get_response(ticket, wait_seconds=20) for _ in range(4)]
-    assert answers[:3] == [Waiting("starting"), Waiting("booting"), Waiting("generating")]
-    assert answers[3] == Answer(text="Hello from TinyLlama", model="gemma-3-270m", latency_ms=1500)
+    answers = [backend.get_response(ticket, wait_seconds=20) for _ in range(5)]
+    assert answers[:4] == [
+        Waiting("starting", node="starting"),
+        Waiting("booting", node="booting"),
+        Waiting("loading", node="loading"),
+        Waiting("generating", node="ready"),
+    ]
+    assert answers[4] == Answer(text="Hello from TinyLlama", model="gemma-3-270m", latency_ms=1500)
     assert {r.url.params["wait"] for r in router.sent("GET /result/")} == {"20"}
 
 

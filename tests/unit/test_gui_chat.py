@@ -63,6 +63,27 @@ def h(tmp_path: Path) -> Harness:
     return Harness(view, scheduler, clock, aws, openai, settings_file, chat)
 
 
+def test_the_node_label_follows_the_cold_start_and_is_refreshed_after_the_reply(
+    h: Harness,
+) -> None:
+    settled: list[bool] = []
+    h.chat.on_settled = lambda: settled.append(h.chat.in_flight)
+    h.aws.responses = [
+        Waiting("booting", node="booting"),
+        Waiting("loading", node="loading"),
+        Waiting("generating", node="ready"),
+        Answer("Hi!", "tinyllama", 1500),
+    ]
+    h.chat.send("Hello")
+    assert h.view.said("set_node") == [
+        ("Node: booting",),
+        ("Node: loading",),
+        ("Node: ready",),
+    ]
+    # Once the send has ended: the window asks for the node's phase (and the cost) now.
+    assert settled == [False]
+
+
 def test_a_send_shows_each_cold_start_phase_in_words_then_the_reply(h: Harness) -> None:
     h.aws.responses = [Waiting("booting"), Waiting("generating"), Answer("Hi!", "tinyllama", 1500)]
     assert h.chat.send("Hello") is True
@@ -70,7 +91,7 @@ def test_a_send_shows_each_cold_start_phase_in_words_then_the_reply(h: Harness) 
     assert h.view.said("set_phase") == [
         (f"{AWS_TINYLLAMA}: sending",),
         (f"{AWS_TINYLLAMA}: starting the node",),
-        (f"{AWS_TINYLLAMA}: the node is booting and loading the model",),
+        (f"{AWS_TINYLLAMA}: the node is booting",),
         (f"{AWS_TINYLLAMA}: generating",),
     ]
     [(backend, answer, waited, at)] = h.view.said("show_reply")

@@ -170,3 +170,14 @@ async def test_wait_expired_follows_an_injected_clock(clock: ClockDouble) -> Non
 
     clock.advance(300)
     await asyncio.wait_for(waiter, timeout=2)
+
+
+def test_frozen_while_the_engine_is_down_then_a_whole_window_again(clock: ClockDouble) -> None:
+    timer = IdleTimer(300, None, clock)
+    timer.mark_ready()
+    clock.advance(290)
+    timer.freeze()
+    clock.advance(10_000)
+    assert timer.seconds_left() is None and not timer.expired()
+    timer.thaw()
+    assert timer.seconds_left() == 300

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tlfif.nodes import Heartbeat, HeartbeatState, node_phase
+from tlfif.contracts import HeartbeatState
+from tlfif.nodes import Heartbeat, node_phase
 from tlfif.ports import InstanceState
 
 
@@ -20,7 +21,9 @@ def beat(state: HeartbeatState) -> Heartbeat:
         ([], "pending", "starting"),
         ([], "running", "booting"),
         ([], "stopping", "stopping"),
-        (["booting"], "running", "booting"),
+        (["loading"], "running", "loading"),
+        (["engine_restarting"], "running", "engine_restarting"),
+        (["loading", "ready"], "running", "ready"),
         (["ready"], None, "ready"),
         (["ready"], "running", "ready"),
         (["stopping"], None, "stopping"),
@@ -31,3 +34,8 @@ def beat(state: HeartbeatState) -> Heartbeat:
 )
 def test_phase(beats: list[HeartbeatState], ec2: InstanceState | None, phase: str) -> None:
     assert node_phase([beat(s) for s in beats], ec2) == phase
+
+
+def test_a_beat_of_a_watcher_before_0_6_reads_as_loading() -> None:
+    old = '{"node": "i-1", "state": "booting", "ts_ms": 0}'
+    assert Heartbeat.model_validate_json(old).state == "loading"

@@ -64,17 +64,17 @@ async def test_manual_hold_keeps_polls_from_restarting(registry: NodeRegistry) -
     waker, metrics = waker_for(registry, node)
     await waker.stop()
     assert metrics.counts == {"ManualStops": 1}
-    assert (await waker.ensure_awake(respect_manual_hold=True)).phase == "stopped"
+    assert (await waker.ensure_awake()).phase == "stopped"
     assert "start" not in node.calls
     await registry.clear_manual_hold()  # what a new prompt does
-    assert (await waker.ensure_awake(respect_manual_hold=False)).started
+    assert (await waker.ensure_awake(for_new_prompt=True)).started
 
 
 async def test_budget_hold_refuses_every_start(registry: NodeRegistry) -> None:
     waker, _ = waker_for(registry, NodeControlDouble())
     await registry.set_hold("budget")
     with pytest.raises(BudgetHold):
-        await waker.ensure_awake(respect_manual_hold=False)
+        await waker.ensure_awake(for_new_prompt=True)
     await registry.clear_manual_hold()
     assert await registry.hold() == "budget"
 

@@ -13,9 +13,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from tlfif.api_client import BudgetResumed, NodeStatus, Stopping
 from tlfif.cli.errors import ExitCode
-from tlfif.contracts import Pending, Reply
+from tlfif.contracts import BudgetResumed, NodeStatus, Pending, Reply, Stopping
 from tlfif.job_phase import DESCRIPTION, phase_of_pending
 
 HOLD_MEANING = {
@@ -26,6 +25,12 @@ FAILED_HINT = {
     "expired": "no node took it in time; send it again",
     "error": "the engine failed; send it again, or check the node's logs",
     "cancelled": "it was cancelled",
+}
+# Where the reply says why (its error_code), a hint for that reason instead.
+ERROR_CODE_HINT = {
+    "engine_crashed": "change the prompt (as it is, it kills the engine); the node runs on",
+    "engine_failed": "send it again to start the node afresh; `tlfif status` shows the error",
+    "engine_error": "send it again, or check the node's logs",
 }
 
 
@@ -47,7 +52,9 @@ def print_reply(reply: Reply, *, as_json: bool, err: Console, elapsed: float | N
     if as_json:
         write_json(reply)
     if reply.status != "done":
-        hint = FAILED_HINT.get(reply.status, "send it again")
+        hint = ERROR_CODE_HINT.get(reply.error_code or "") or FAILED_HINT.get(
+            reply.status, "send it again"
+        )
         err.print(f"job {reply.id} {reply.status}: {reply.error or 'no reason given'}; {hint}")
         return ExitCode.JOB_FAILED
     if not as_json:
@@ -101,7 +108,8 @@ def print_status(status: NodeStatus, *, as_json: bool, out: Console) -> ExitCode
     table.add_row("queue depth", str(status.queue_depth))
     table.add_row("your pending jobs", "\n".join(status.pending) or "none")
     table.add_row("hold", HOLD_MEANING.get(status.hold or "", "none"))
-    start_error = status.start_error.message if status.start_error else "none"
+    failure = status.start_error
+    start_error = f"{failure.code}: {failure.message}" if failure else "none"
     table.add_row("start error", start_error)
     out.print(table)
     return ExitCode.OK
