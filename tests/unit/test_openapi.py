@@ -6,13 +6,10 @@ The app runs on fakeredis (and on a closed port for the 503s), so this needs no 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import fakeredis
 import httpx
 import pytest
 import yaml
@@ -23,16 +20,8 @@ from referencing.jsonschema import DRAFT202012
 from starlette.routing import Route
 
 from router.app import ROUTES
-from tests.doubles.cloud import NodeControlDouble
 from tests.doubles.token_issuer import TokenIssuerDouble
-from tests.fixtures.redis_servers import free_port
-from tests.fixtures.router_app import RouterHarness, open_router, router_settings
-from tlfif import keys
-from tlfif.contracts import Job, Reply
-from tlfif.cost import BilledSpend, CostStore
-from tlfif.delivery import deliver
-from tlfif.nodes import NodeRegistry
-from tlfif.redis_conn import connect
+from tests.fixtures.router_provocations import provoke_every_response
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_URI = "urn:tlfif:openapi"
@@ -140,164 +129,11 @@ class Contract:
         return where, node
 
 
-@asynccontextmanager
-async def fake_router(
-    issuer: TokenIssuerDouble, node: NodeControlDouble | None = None, **settings: Any
-) -> AsyncIterator[RouterHarness]:
-    server = fakeredis.FakeServer()
-
-    def client() -> Any:
-        return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
-
-    test_redis = client()
-    async with open_router(
-        issuer, client, test_redis, node=node, settings=router_settings(issuer, **settings)
-    ) as harness:
-        yield harness
-    await test_redis.aclose()
-
-
-async def provoke_open_routes(router: RouterHarness, check: Callable[..., None]) -> None:
-    check("/ping", await router.client.get("/ping"))
-    check("/queue-health", await router.client.get("/queue-health"))
-
-
-async def provoke_infer(router: RouterHarness, check: Callable[..., None]) -> str:
-    accepted = await router.infer({"prompt": "hello"})
-    check("/infer", accepted)
-    check("/infer", await router.infer({"prompt": "hello", "idle": 0}))
-    check("/infer", await router.client.post("/infer", json={"prompt": "hello"}))
-    queue = router.app.state.services.queue
-    queue.user_pending_cap = 1  # the per-user pending cap, the one 429 the queue gives
-    await router.infer({"prompt": "one"}, sub="carol")
-    check("/infer", await router.infer({"prompt": "two"}, sub="carol"))
-    queue.user_pending_cap = 0
-    return str(accepted.json()["id"])
-
-
-async def provoke_result(router: RouterHarness, check: Callable[..., None], job_id: str) -> None:
-    path = "/result/{id}"
-    check(path, await router.result(job_id))
-    check(path, await router.result(job_id, wait=99))
-    check(path, await router.client.get(f"/result/{job_id}"))
-    check(path, await router.result(UNKNOWN_ID))
-    job = Job.model_validate_json(await router.redis.get(keys.job(job_id)))
-    await deliver(router.queue, router.replies, job.reply_key, Reply(id=job_id, status="done"))
-    check(path, await router.result(job_id))
-    expiring = (await router.infer({"prompt": "late"})).json()["id"]
-    await router.redis.delete(keys.job(expiring))  # its TTL ran out before any node took it
-    check(path, await router.result(expiring))
-
-
-async def provoke_node_routes(router: RouterHarness, check: Callable[..., None]) -> None:
-    check("/status", await router.client.get("/status", headers=router.auth()))
-    check("/stop", await router.client.post("/stop", headers=router.auth()))
-    check("/status", await router.client.get("/status", headers=router.auth()))
-    check("/stop", await router.client.post("/stop"))
-    check("/status", await router.client.get("/status"))
-    await NodeRegistry(router.redis).set_hold("budget")
-    check("/infer", await router.infer({"prompt": "over budget"}))
-
-
-async def provoke_queue_down(issuer: TokenIssuerDouble, check: Callable[..., None]) -> None:
-    closed = f"redis://127.0.0.1:{free_port()}/0"
-    test_redis = fakeredis.FakeAsyncRedis(decode_responses=True)
-    async with open_router(issuer, lambda: connect(closed), test_redis) as router:
-        check("/queue-health", await router.client.get("/queue-health"))
-        check("/infer", await router.infer({"prompt": "hello"}))
-        check("/result/{id}", await router.result(UNKNOWN_ID))
-        check("/stop", await router.client.post("/stop", headers=router.auth()))
-        check("/status", await router.client.get("/status", headers=router.auth()))
-    await test_redis.aclose()
-
-
-async def provoke_throttled(issuer: TokenIssuerDouble, check: Callable[..., None]) -> None:
-    """One request a second per bucket: the second of each is over the limit."""
-    tight = {"throttle_write_per_second": 1, "throttle_read_per_second": 1}
-    async with fake_router(issuer, **tight) as router:
-        for _ in range(2):
-            check("/infer", await router.infer({"prompt": "hello"}))
-        for _ in range(2):
-            check("/status", await router.client.get("/status", headers=router.auth("bob")))
-        check("/result/{id}", await router.result(UNKNOWN_ID, sub="bob"))
-        await router.client.post("/stop", headers=router.auth("bob"))
-        check("/stop", await router.client.post("/stop", headers=router.auth("bob")))
-
-
-async def provoke_preflights(
-    router: RouterHarness, check: Callable[..., None], spec: dict[str, Any]
-) -> None:
-    for path, operations in spec["paths"].items():
-        if "options" not in operations:
-            continue  # the route test above says which path lacks its preflight
-        url = path.replace("{id}", UNKNOWN_ID)
-        for origin in ("http://localhost:5173", "https://evil.example"):
-            headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
-            check(path, await router.client.options(url, headers=headers))
-
-
-async def provoke_cost_routes(issuer: TokenIssuerDouble, check: Callable[..., None]) -> None:
-    """GET /cost before and after a figure exists; POST /budget/resume with and without a
-    budget hold; both throttled and with the queue down."""
-    async with fake_router(issuer) as router:
-        auth = router.auth()
-        check("/cost", await router.client.get("/cost", headers=auth))
-        await CostStore(router.redis).save(
-            BilledSpend(
-                usd=12.34,
-                eur=11.35,
-                usd_to_eur=0.92,
-                source="budgets",
-                month="2025-11",
-                as_of_ms=1763900000000,
-                node_hourly_usd=0.658,
-            )
-        )
-        check("/cost", await router.client.get("/cost", headers=auth))
-        check("/cost", await router.client.get("/cost"))
-        await NodeRegistry(router.redis).set_hold("budget", 3600)
-        for _ in range(2):  # lifted, then nothing left to lift
-            check("/budget/resume", await router.client.post("/budget/resume", headers=auth))
-        check("/budget/resume", await router.client.post("/budget/resume"))
-    tight = {"throttle_write_per_second": 1, "throttle_read_per_second": 1}
-    async with fake_router(issuer, **tight) as router:
-        for _ in range(2):
-            check("/cost", await router.client.get("/cost", headers=router.auth()))
-            check(
-                "/budget/resume", await router.client.post("/budget/resume", headers=router.auth())
-            )
-    closed = f"redis://127.0.0.1:{free_port()}/0"
-    test_redis = fakeredis.FakeAsyncRedis(decode_responses=True)
-    async with open_router(issuer, lambda: connect(closed), test_redis) as router:
-        check("/cost", await router.client.get("/cost", headers=router.auth()))
-        check("/budget/resume", await router.client.post("/budget/resume", headers=router.auth()))
-    await test_redis.aclose()
-
-
 @pytest.mark.anyio
 async def test_every_documented_response_is_provoked_and_matches(
     spec: dict[str, Any], token_issuer: TokenIssuerDouble
 ) -> None:
-    issuer = token_issuer
     contract = Contract(spec)
-    async with fake_router(issuer) as router:
-        await provoke_open_routes(router, contract.check)
-        job_id = await provoke_infer(router, contract.check)
-        await provoke_result(router, contract.check, job_id)
-        await provoke_node_routes(router, contract.check)
-        await provoke_preflights(router, contract.check, spec)
-        contract.check_component("NotFound", await router.client.get("/no-such-route"))
-        contract.check_component("MethodNotAllowed", await router.client.delete("/infer"))
-    refused = NodeControlDouble(refuse_start="InsufficientInstanceCapacity")
-    async with fake_router(issuer, node=refused) as router:
-        node_error = await router.infer({"prompt": "hello"})
-        assert "node_error" in node_error.json()
-        contract.check("/infer", node_error)
-        start_error = await router.client.get("/status", headers=router.auth())
-        assert start_error.json()["start_error"] is not None
-        contract.check("/status", start_error)
-    await provoke_queue_down(issuer, contract.check)
-    await provoke_throttled(issuer, contract.check)
-    await provoke_cost_routes(issuer, contract.check)
+    await provoke_every_response(token_issuer, contract.check, contract.check_component, spec)
     assert contract.problems == []
     assert contract.documented() - contract.seen == set()
