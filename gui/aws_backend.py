@@ -1,6 +1,6 @@
 """AwsTinyLlamaClient: the BackendClient over TL-FIF's own API (router, queue, GPU node).
 
-A thin layer on tlfif.api_client.ApiClient, which already refreshes the token and retries
+A thin layer on tlfif.client.api.ApiClient, which already refreshes the token and retries
 once on a 401; this module only turns its answers and TlfifErrors into the GUI's terms.
 """
 
@@ -19,21 +19,25 @@ from gui.backend_errors import (
     ReplyFailed,
 )
 from tlfif import errors
-from tlfif.api_client import ApiClient
-from tlfif.cli.errors import Where, describe
-from tlfif.client_errors import (
-    LoginFailed,
-    NotLoggedIn,
-    ServiceUnavailable,
-    ServiceUnreachable,
-    SessionExpired,
-)
+from tlfif.client.api import ApiClient
+from tlfif.client.errors import ServiceUnavailable, ServiceUnreachable
+from tlfif.client.failures import Remedies, Where, describe
+from tlfif.client.phase import phase_of_accepted, phase_of_pending
 from tlfif.contracts import CostView, InferRequest, Message, NodePhase, Reply
-from tlfif.job_phase import phase_of_accepted, phase_of_pending
 
 # "Not now" answers about a request that may simply be tried again later.
 BUSY = (errors.Throttled, errors.QueueUnavailable, errors.NodeStartRefused, errors.NodeControlError)
 BUSY_CODES = frozenset({"reply_store_unavailable"})
+# The shared failure table's remedies as the window says them: sending again logs in.
+WINDOW_REMEDIES = Remedies(
+    login="send again to log in",
+    login_again="send again to log in",
+    retry_login="send again to log in",
+    list_jobs="the prompt was not found; send it again",
+    lift_budget="lift it with `tlfif budget resume`",
+    status="the window keeps waiting",
+    fetch_later=lambda job_id: f"`tlfif result {job_id} --wait` fetches it later",
+)
 
 
 class AwsTinyLlamaClient:
@@ -43,7 +47,7 @@ class AwsTinyLlamaClient:
 
     def __init__(self, api: ApiClient, *, local: bool) -> None:
         self._api = api
-        self._where = Where(local=local)
+        self._where = Where(local=local, remedies=WINDOW_REMEDIES)
 
     def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
         with self._translated():
@@ -98,14 +102,5 @@ class AwsTinyLlamaClient:
         if isinstance(exc, BUSY) or exc.code in BUSY_CODES:
             return BackendBusy(self.name, line, retry_after=exc.retry_after)
         if isinstance(exc, errors.TokenInvalid):
-            return BackendAuthError(self.name, _auth_line(exc))
+            return BackendAuthError(self.name, line)
         return BackendRefused(self.name, line)
-
-
-def _auth_line(exc: errors.TokenInvalid) -> str:
-    """The CLI's lines say "run `tlfif login`"; in the window, sending again logs in."""
-    if isinstance(exc, LoginFailed | NotLoggedIn):
-        return f"login failed: {exc.message}; send again to retry"
-    if isinstance(exc, SessionExpired):
-        return f"the session expired ({exc.message}); send again to log in"
-    return f"the API refused the session ({exc.message})"

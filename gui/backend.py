@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from tlfif.client.phase import JobPhase
 from tlfif.contracts import CostView, Message, NodePhase
-from tlfif.job_phase import JobPhase
 
 AWS_TINYLLAMA: Final = "AWS TinyLlama"
 OPENAI: Final = "OpenAI"

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from gui.callback_server import CallbackServer
 from gui.hosted_ui import HostedUiTokens
 from gui.pkce import authorize_url, new_pkce
-from tlfif.client_errors import SessionExpired
-from tlfif.session import REFRESH_MARGIN_SECONDS
-from tlfif.tokens import TokenSet
+from tlfif.client.errors import SessionExpired
+from tlfif.client.session import REFRESH_MARGIN_SECONDS
+from tlfif.client.tokens import TokenSet
 
 LOGIN_TIMEOUT_SECONDS = 300.0
 
 
 class BrowserLogin:
-    """A TokenSource (tlfif.api_client) backed by the hosted UI. Thread-safe."""
+    """A TokenSource (tlfif.client.api) backed by the hosted UI. Thread-safe."""
 
     def __init__(
         self,

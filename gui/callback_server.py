@@ -14,7 +14,7 @@ from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 from gui.desktop import may_reuse_address
-from tlfif.client_errors import LoginFailed
+from tlfif.client.errors import LoginFailed
 
 CALLBACK_PATH = "/callback"
 PAGE = (

@@ -20,9 +20,9 @@ from gui.resilience import Retrying
 from gui.scheduler import Scheduler
 from gui.settings import MAX_IDLE_MINUTES, MIN_IDLE_MINUTES, GuiSettings, SettingsFile
 from gui.view import ChatView
+from tlfif.client.phase import DESCRIPTION, JobPhase
 from tlfif.contracts import Message, NodePhase
 from tlfif.errors import InvalidInput
-from tlfif.job_phase import DESCRIPTION, JobPhase
 
 # One long poll (?wait; the router caps it at 25 s, inside API Gateway's 30 s). It ends at
 # once when the reply is signalled, but a phase change does not end it: short enough that

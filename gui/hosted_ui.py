@@ -14,14 +14,14 @@ from typing import Any
 
 import httpx
 
-from tlfif.client_errors import (
+from tlfif.client.errors import (
     LoginFailed,
     ServiceUnavailable,
     ServiceUnreachable,
     SessionExpired,
 )
+from tlfif.client.tokens import TokenSet
 from tlfif.errors import TlfifError
-from tlfif.tokens import TokenSet
 
 TIMEOUT_SECONDS = 15.0
 

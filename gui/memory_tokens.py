@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from tlfif.tokens import TokenFile, TokenSet
+from tlfif.client.tokens import TokenFile, TokenSet
 
 
 class MemoryTokenStore(TokenFile):

@@ -15,7 +15,7 @@ from pathlib import Path
 from gui.backend import AWS_TINYLLAMA, BACKEND_NAMES
 from gui.desktop import restrict_to_owner
 from gui.openai_backend import DEFAULT_MODEL, OFFICIAL_BASE_URL
-from tlfif.client_config import DEFAULT_PROFILE
+from tlfif.client.config import DEFAULT_PROFILE
 from tlfif.contracts import DEFAULT_IDLE_MINUTES
 from tlfif.errors import ConfigError
 

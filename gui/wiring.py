@@ -22,10 +22,10 @@ from gui.memory_tokens import MemoryTokenStore
 from gui.openai_backend import OpenAiApiClient
 from gui.pkce import callback_url
 from gui.settings import GuiSettings
-from tlfif.api_client import ApiClient, TokenSource
-from tlfif.client_config import StackConfig, load_profile
+from tlfif.client.api import ApiClient, TokenSource
+from tlfif.client.config import StackConfig, load_profile
+from tlfif.client.session import Session
 from tlfif.errors import ConfigError
-from tlfif.session import Session
 
 
 def aws_backend(
@@ -80,7 +80,7 @@ def _profile(settings: GuiSettings) -> StackConfig | None:
 
 def _demo_session(profile: str, config: StackConfig) -> Session:
     # Imported here: boto3 (behind the Cognito adapter) takes a while to import.
-    from tlfif.aws.cognito import CognitoIdentityProvider
+    from tlfif.client.cognito import CognitoIdentityProvider
 
     identity = CognitoIdentityProvider(config.region, config.client_id, config.cognito_endpoint_url)
     # Tokens in memory only, as for the browser login (seed 1.2).

@@ -31,7 +31,7 @@ from local.processes import (
 )
 from local.redis_server import start_redis
 from local.settings import LocalSettings
-from tlfif.client_config import StackConfig, save_profile
+from tlfif.client.config import StackConfig, save_profile
 from tlfif.settings import CommonSettings
 
 START_TIMEOUT_SECONDS = 60.0

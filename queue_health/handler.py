@@ -11,11 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tlfif.health import QueueHealth, check_queue
-from tlfif.lambda_logs import lambda_logger
+from tlfif.contracts import QueueHealth
+from tlfif.health import check_queue
 from tlfif.redis_conn import RedisClient, connect
+from tlfif.runtime.lambda_logs import lambda_logger
+from tlfif.runtime.warm import Warm
 from tlfif.settings import CommonSettings, HealthSettings
-from tlfif.warm import Warm
 
 logger = lambda_logger("queue_health")
 RETRY_AFTER_SECONDS = 5

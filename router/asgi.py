@@ -14,7 +14,7 @@ from router.app import create_app
 from router.logs import configure_logging
 from router.wiring import deps_from_env
 from tlfif.errors import ConfigError
-from tlfif.metrics import EmfMetrics
+from tlfif.runtime.metrics import EmfMetrics
 
 
 def create_app_from_env() -> Starlette:

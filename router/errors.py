@@ -7,15 +7,13 @@ turns them, Starlette's HTTP errors and pydantic's validation errors into respon
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tlfif.contracts import ErrorBody, ErrorDetail
-from tlfif.errors import InvalidInput, TlfifError
+from tlfif.errors import TlfifError
 
 # The contract promises Retry-After on every 503; this is the hint where the error has none.
 DEFAULT_RETRY_AFTER = 5
@@ -59,20 +57,3 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = HTTP_CODES.get(exc.status_code, "http_error")
     message = "no such route" if exc.status_code == 404 else str(exc.detail)
     return error_response(exc.status_code, code, message, headers=exc.headers)
-
-
-def invalid_body(exc: ValidationError, body: Any) -> InvalidInput:
-    """The first validation failure, naming its field as a dotted path ("messages.0.content").
-
-    A failure of the whole model (both or neither of prompt and messages, content over the
-    byte cap) has no location of its own; it is pinned on whichever of the two was given.
-    """
-    first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or _content_field(body)
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return InvalidInput(f"{field}: {message}" if field else message, field=field)
-
-
-def _content_field(body: Any) -> str | None:
-    given = [name for name in ("prompt", "messages") if isinstance(body, dict) and name in body]
-    return given[0] if len(given) == 1 else None

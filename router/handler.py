@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from router.lambda_app import InvocationMetrics, LambdaRouter
 from router.wiring import deps_from_env
-from tlfif.metrics import NAMESPACE
+from tlfif.runtime.metrics import NAMESPACE
 
 # The router's own loggers (router.access, router.errors, ...) are children of this one,
 # so the access log comes out as Powertools JSON lines with the invocation's context.

@@ -7,11 +7,12 @@ from starlette.responses import JSONResponse, Response
 
 from router.deps import services
 from router.errors import DEFAULT_RETRY_AFTER
+from tlfif.contracts import Ping
 from tlfif.health import check_queue
 
 
 async def ping(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Ping().model_dump(mode="json"))
 
 
 async def queue_health(request: Request) -> Response:

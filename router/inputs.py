@@ -11,8 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from router.errors import invalid_body
-from tlfif.contracts import InferRequest
+from tlfif.contracts import InferRequest, invalid_input
 from tlfif.errors import InvalidInput
 
 # 6144 content bytes can grow sixfold as JSON escapes (\uXXXX), plus the envelope; a body
@@ -26,7 +25,7 @@ async def infer_request(request: Request) -> InferRequest:
     try:
         return InferRequest.model_validate(body)
     except ValidationError as exc:
-        raise invalid_body(exc, body) from None
+        raise invalid_input(exc, body) from None
 
 
 async def _json_body(request: Request) -> Any:

@@ -17,14 +17,15 @@ from mangum import Mangum
 
 from router.app import create_app
 from router.deps import RouterDeps, open_services
+from tlfif.runtime.warm import WarmLoop
 
 
 class LambdaRouter:
     def __init__(self, deps: RouterDeps) -> None:
         # Mangum runs every invocation on asyncio's current event loop. redis.asyncio binds
         # its connections to the loop that opened them, so this one loop serves them all.
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
+        self._warm = WarmLoop()
+        self._warm.make_current()
         self.app = create_app(deps)
         # lifespan="off": with "auto" or "on", Mangum 0.22 runs the app's lifespan startup
         # *and* shutdown around every single invocation (mangum/adapter.py, Mangum.__call__),
@@ -34,22 +35,21 @@ class LambdaRouter:
         # makes no network call: redis-py connects on the first command.
         self._mangum = Mangum(self.app, lifespan="off")
         self._services = AsyncExitStack()
-        self.app.state.services = self._loop.run_until_complete(
+        self.app.state.services = self._warm.run(
             self._services.enter_async_context(open_services(deps))
         )
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """`context` is the runtime's context object (Mangum and Powertools each type it
         with a Protocol of their own, which do not agree)."""
-        # Set again each time: anything else in the process may have changed the current
-        # loop (tests do), and a new loop would strand the Redis connections.
-        asyncio.set_event_loop(self._loop)
+        # Set again each time: a new loop would strand the Redis connections.
+        self._warm.make_current()
         return self._mangum(event, context)
 
     def close(self) -> None:
         """Close Redis and the loop (tests; Lambda simply ends the environment)."""
-        self._loop.run_until_complete(self._services.aclose())
-        self._loop.close()
+        self._warm.run(self._services.aclose())
+        self._warm.close()
         asyncio.set_event_loop(None)
 
 

@@ -1,11 +1,11 @@
-"""The router's logging: the shared JSON lines (tlfif/logs.py), with uvicorn's own logs
+"""The router's logging: the shared JSON lines (tlfif/runtime/logs.py), with uvicorn's own logs
 folded in."""
 
 from __future__ import annotations
 
 import logging
 
-from tlfif.logs import configure_logging as configure_json_logging
+from tlfif.runtime.logs import configure_logging as configure_json_logging
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from scheduled_check.handler import Checker, build
 from tlfif.errors import ConfigError, TlfifError
-from tlfif.lambda_logs import route_core_logs
+from tlfif.runtime.lambda_logs import route_core_logs
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 

@@ -12,11 +12,11 @@ from typing import Any
 from tlfif.aws.ec2 import Ec2Fleet, Ec2NodeControl
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.check import CheckPorts, CheckReport, run_check
-from tlfif.lambda_logs import lambda_logger
-from tlfif.metrics import EmfMetrics
 from tlfif.redis_conn import RedisClient, connect
+from tlfif.runtime.lambda_logs import lambda_logger
+from tlfif.runtime.metrics import EmfMetrics
+from tlfif.runtime.warm import Warm
 from tlfif.settings import CheckSettings, CommonSettings
-from tlfif.warm import Warm
 
 logger = lambda_logger("scheduled_check")
 

@@ -9,7 +9,9 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tlfif.errors import InvalidInput
 
 # The seed's 6 kB prompt cap, counted in UTF-8 bytes: a character count would let
 # multibyte text through at up to four times the size.
@@ -73,7 +75,10 @@ class Params(BaseModel):
 
 
 def content_bytes(messages: list[Message]) -> int:
-    return sum(len(m.content.encode("utf-8")) for m in messages)
+    try:
+        return sum(len(m.content.encode("utf-8")) for m in messages)
+    except UnicodeEncodeError:  # a lone surrogate, e.g. JSON's "\ud800"
+        raise ValueError("content is not valid UTF-8 text") from None
 
 
 class InferRequest(BaseModel):
@@ -109,6 +114,24 @@ class InferRequest(BaseModel):
     def params(self) -> Params:
         given: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
         return Params(**{k: v for k, v in given.items() if v is not None})
+
+
+def invalid_input(exc: ValidationError, body: Any) -> InvalidInput:
+    """A body's first validation failure, naming its field as a dotted path
+    ("messages.0.content"): the one wording of each rule, for the router's 400 and the CLI.
+
+    A failure of the whole model (both or neither of prompt and messages, content over the
+    byte cap) has no location of its own; it is pinned on whichever of the two was given.
+    """
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or _content_field(body)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return InvalidInput(f"{field}: {message}" if field else message, field=field)
+
+
+def _content_field(body: Any) -> str | None:
+    given = [name for name in ("prompt", "messages") if isinstance(body, dict) and name in body]
+    return given[0] if len(given) == 1 else None
 
 
 def reply_key_for(sub: str, job_id: str) -> str:
@@ -258,6 +281,30 @@ class CostView(BaseModel):
 
     billed: BilledView | None
     estimate: EstimateView | None
+
+
+RedisState = Literal["ok", "slow", "error"]
+
+
+class QueueHealth(BaseModel):
+    """200/503 body of GET /queue-health (and the queue_health Lambda's answer); serialised
+    with `by_alias=True`: {"redis", "latencyMs", "reason"}."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    redis: RedisState
+    latency_ms: float = Field(serialization_alias="latencyMs")
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.redis == "ok"
+
+
+class Ping(BaseModel):
+    """200 body of GET /ping."""
+
+    status: Literal["ok"] = "ok"
 
 
 class ErrorDetail(BaseModel):

@@ -9,9 +9,9 @@ first of this month, since AWS's monthly bill starts again there.
 from __future__ import annotations
 
 from tlfif.contracts import BilledView, CostView, EstimateView, now_ms
-from tlfif.cost import BilledSpend, CostStore, month_of, month_start_ms, to_eur
 from tlfif.nodes import NodeRegistry
 from tlfif.redis_conn import RedisClient
+from tlfif.spend import BilledSpend, CostStore, month_of, month_start_ms, to_eur
 from tlfif.uptime import UptimeLedger, UptimeStore
 
 RUNNING_STATES = ("pending", "running")

@@ -7,30 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from tlfif.contracts import QueueHealth
 from tlfif.redis_conn import RedisClient
 
-RedisHealth = Literal["ok", "slow", "error"]
 # A server that accepts the connection but never answers must not hang the check:
 # past this the queue is as good as down for a client.
 PING_TIMEOUT_SECONDS = 2.0
-
-
-class QueueHealth(BaseModel):
-    """Serialised with `by_alias=True`: {"redis", "latencyMs", "reason"}."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    redis: RedisHealth
-    latency_ms: float = Field(serialization_alias="latencyMs")
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.redis == "ok"
 
 
 async def check_queue(

@@ -17,7 +17,7 @@ HOLD = f"{TAG}:hold"
 START_LOCK = f"{TAG}:lock:start"
 EC2_STATE = f"{TAG}:ec2state"
 START_ERROR = f"{TAG}:start_error"
-# Cost and the scheduled check (tlfif/cost.py, tlfif/uptime.py, tlfif/idle_net.py).
+# Cost and the scheduled check (tlfif/spend.py, tlfif/uptime.py, tlfif/idle_net.py).
 COST = f"{TAG}:cost"  # the billed month-to-date figure GET /cost reads
 COST_EXPLORER_SLOT = f"{TAG}:cost:explorer"  # exists while a Cost Explorer call is not due
 UPTIME = f"{TAG}:uptime"  # the node's running sessions, as the scheduled check saw them

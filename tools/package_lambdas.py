@@ -1,7 +1,7 @@
 """`make lambda-package`: one zip per Lambda function, dist/lambda/<name>.zip.
 
-Each zip holds the function's handler package, the core modules that handler imports
-(found by modulefinder, so a zip carries no CLI or watcher code), tlfif's Lua scripts, and
+Each zip holds the function's handler package, the library (tlfif/, without its client tier
+tlfif/client/: by folder, which the layers contract makes enough), tlfif's Lua scripts, and
 the function's third-party dependencies at the versions pyproject.toml pins, installed for
 the Lambda runtime (CPython 3.12, x86_64, manylinux wheels only).
 
@@ -29,7 +29,6 @@ import tomllib
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from modulefinder import ModuleFinder
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,15 +88,17 @@ def pinned_requirements(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, 
 
 
 def local_modules(handler: str) -> list[Path]:
-    """The project's own source files `handler` imports, directly or not."""
-    finder = ModuleFinder(path=[str(ROOT)])
-    finder.run_script(str(ROOT / (handler.replace(".", "/") + ".py")))
-    # modulefinder's Module keeps the path in __file__; typeshed does not declare it.
-    paths = [getattr(module, "__file__", None) for module in finder.modules.values()]
-    files = {Path(path) for path in paths if path and Path(path).is_relative_to(ROOT)}
+    """The project's own files a handler's zip carries, by folder: the handler's package and
+    the library (tlfif/) without its client tier (tlfif/client/). The layers contract (ADR
+    0020) keeps the library from importing any app or the client tier, so nothing else can
+    be needed."""
+    package = ROOT / handler.split(".")[0]
+    library = ROOT / "tlfif"
+    files = {*package.rglob("*.py"), *library.rglob("*.py")}
+    files -= set((library / "client").rglob("*.py"))
     for pattern in CORE_DATA:
         files.update(Path(found) for found in glob.glob(str(ROOT / pattern)))
-    return sorted(files)
+    return sorted(path for path in files if "__pycache__" not in path.parts)
 
 
 def python312() -> str | None:

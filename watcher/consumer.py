@@ -10,10 +10,10 @@ import asyncio
 import logging
 
 from tlfif.errors import QueueUnavailable
-from tlfif.idle import IdleTimer
-from tlfif.logs import log_event
 from tlfif.queue import JobQueue
+from tlfif.runtime.logs import log_event
 from watcher.claim_gate import ClaimGate
+from watcher.idle import IdleTimer
 from watcher.job_runner import JobRunner
 from watcher.redis_health import Backoff, RedisHealth
 

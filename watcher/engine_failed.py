@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from tlfif.errors import QueueUnavailable
-from tlfif.logs import log_event
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, SelfStop
 from tlfif.queue import JobQueue
+from tlfif.runtime.logs import log_event
 from watcher.heartbeat import HeartbeatLoop
 from watcher.job_runner import JobRunner
 from watcher.redis_health import Backoff

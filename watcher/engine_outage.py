@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from tlfif.errors import EngineDown
-from tlfif.idle import IdleTimer
-from tlfif.logs import log_event
+from tlfif.runtime.logs import log_event
 from watcher.claim_gate import ClaimGate
 from watcher.engine import EngineClient
 from watcher.heartbeat import HeartbeatLoop
+from watcher.idle import IdleTimer
 
 log = logging.getLogger(__name__)
 

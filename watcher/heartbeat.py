@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 
 from tlfif.contracts import HeartbeatState, now_ms
 from tlfif.errors import QueueUnavailable
-from tlfif.idle import IdleTimer
 from tlfif.nodes import NodeRegistry
+from watcher.idle import IdleTimer
 from watcher.redis_health import RedisHealth
 
 log = logging.getLogger(__name__)

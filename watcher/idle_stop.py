@@ -12,13 +12,13 @@ import asyncio
 import logging
 
 from tlfif.errors import NodeControlError, QueueUnavailable
-from tlfif.idle import IdleTimer
-from tlfif.logs import log_event
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, SelfStop
 from tlfif.queue import JobQueue
+from tlfif.runtime.logs import log_event
 from watcher.claim_gate import ClaimGate
 from watcher.heartbeat import HeartbeatLoop
+from watcher.idle import IdleTimer
 from watcher.redis_health import Backoff, RedisHealth
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from typing import TypeVar
 from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, ReplyErrorCode, now_ms
 from tlfif.delivery import deliver, expired_reply
 from tlfif.errors import EngineDown, EngineError, QueueUnavailable, ReplyStoreError
-from tlfif.logs import log_event
 from tlfif.ports import ReplyStore
 from tlfif.queue import JobQueue
+from tlfif.runtime.logs import log_event
 from tlfif.settings import WatcherSettings
 from watcher.engine import Completion, EngineClient
 from watcher.engine_outage import EngineOutage

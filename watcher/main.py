@@ -16,11 +16,11 @@ from tlfif.aws.imds import ImdsSelfStop
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.aws.ssm import SsmReadinessMarker
 from tlfif.errors import ConfigError, TlfifError
-from tlfif.logs import configure_logging, log_event
-from tlfif.metrics import EmfMetrics
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
+from tlfif.runtime.logs import configure_logging, log_event
+from tlfif.runtime.metrics import EmfMetrics
 from tlfif.settings import CommonSettings, WatcherSettings
 from watcher.engine import EngineClient
 from watcher.node import NodePorts, WatcherNode

@@ -18,11 +18,10 @@ from typing import Any, Literal, TypeVar
 
 from tlfif.contracts import now_ms
 from tlfif.errors import QueueUnavailable
-from tlfif.idle import IdleTimer
-from tlfif.logs import log_event
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, ReadinessMarker, ReplyStore, SelfStop
 from tlfif.queue import JobQueue
+from tlfif.runtime.logs import log_event
 from tlfif.settings import WatcherSettings
 from watcher.claim_gate import ClaimGate
 from watcher.consumer import Consumer
@@ -30,6 +29,7 @@ from watcher.engine import EngineClient
 from watcher.engine_failed import EngineFailedStop
 from watcher.engine_outage import EngineOutage, engine_comes_up
 from watcher.heartbeat import HeartbeatLoop
+from watcher.idle import IdleTimer
 from watcher.idle_stop import IdleStopper
 from watcher.job_runner import JobRunner
 from watcher.redis_health import Backoff, RedisHealth

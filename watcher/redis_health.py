@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from tlfif.logs import log_event
+from tlfif.runtime.logs import log_event
 
 log = logging.getLogger(__name__)
 

@@ -46,6 +46,8 @@ python3 -m venv /opt/tlfif/venv
 /opt/tlfif/venv/bin/pip install --no-cache-dir -r "${FILES}/requirements-watcher.txt"
 mkdir -p /opt/tlfif/app /opt/tlfif/bin /etc/tlfif
 cp -r "${APP}/tlfif" "${APP}/watcher" /opt/tlfif/app/
+# The library without its client tier (tlfif/client/): the node serves, it is no client.
+rm -rf /opt/tlfif/app/tlfif/client
 find /opt/tlfif/app -name '__pycache__' -prune -exec rm -rf {} +
 /opt/tlfif/venv/bin/python -m compileall -q /opt/tlfif/app
 install -m 0755 "${FILES}/tlfif-node-env.py" /opt/tlfif/bin/tlfif-node-env.py

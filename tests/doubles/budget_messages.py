@@ -6,6 +6,8 @@ event, and the monthly form); only names, amounts and dates are this project's.
 
 from __future__ import annotations
 
+from typing import Any
+
 ACCOUNT = "123456789012"
 
 
@@ -53,7 +55,9 @@ def daily_alert() -> str:
     )
 
 
-def sns_event(message: str, message_id: str = "0afa48ef-db9f-5b07-9359-149237adeae5") -> dict:
+def sns_event(
+    message: str, message_id: str = "0afa48ef-db9f-5b07-9359-149237adeae5"
+) -> dict[str, Any]:
     """The event Lambda receives from an SNS subscription (one record, as SNS sends)."""
     topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:tl-fif-budget"
     return {

@@ -172,14 +172,16 @@ class BackendDouble:
     def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
         self.sent.append((messages, idle_minutes, key))
         if self.sends:
-            return _next(self.sends)
+            ticket: Ticket = _next(self.sends)
+            return ticket
         return Ticket(backend=self.name, id="job-1", phase="starting", messages=tuple(messages))
 
     def get_response(self, ticket: Ticket, *, wait_seconds: int) -> Answer | Waiting:
         self.waits.append(wait_seconds)
         self.on_poll()
         if self.responses:
-            return _next(self.responses)
+            answer: Answer | Waiting = _next(self.responses)
+            return answer
         return Answer(text="a reply", model="double-model", latency_ms=1500)
 
     def stop(self) -> NodePhase:

@@ -9,8 +9,8 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from tlfif.client_errors import LoginFailed, SessionExpired
-from tlfif.tokens import TokenSet
+from tlfif.client.errors import LoginFailed, SessionExpired
+from tlfif.client.tokens import TokenSet
 
 
 @dataclass

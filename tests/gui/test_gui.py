@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ class GuiProcess:
         self.log = log
         self._stderr = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tlfif", "--profile", PROFILE, "gui"],
+            [sys.executable, "-m", "tlfif_cli", "--profile", PROFILE, "gui"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -174,7 +175,7 @@ def test_the_window_answers_stops_the_gpu_and_keeps_the_idle_minutes(
     for n, (prompt, reply) in enumerate(CONVERSATION, start=1):
         stack.router.reply_text = reply
         app.send(prompt)
-        wait_for(f"reply {n}", lambda n=n: len(app.events("reply")) == n)
+        wait_for(f"reply {n}", partial(replies_are, app, n))
     first, second = stack.infer_bodies()
     assert first == {"messages": [{"role": "user", "content": CONVERSATION[0][0]}], "idle": 5}
     assert [m["content"] for m in second["messages"]] == [
@@ -216,6 +217,10 @@ def test_the_window_answers_stops_the_gpu_and_keeps_the_idle_minutes(
     wait_for("Stop GPU disabled", lambda: again.window.find_colour(_rgb(RED)) is None)
     assert again.window.colour_at(*stop_button.inside_left) == _rgb(DISABLED_BG)
     assert "backend = OpenAI" in _read(stack.ini)
+
+
+def replies_are(app: GuiProcess, count: int) -> bool:
+    return len(app.events("reply")) == count
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

@@ -45,7 +45,8 @@ def report() -> dict[str, Any]:
     )
     assert result.stdout, result.stderr
     body = json.loads(result.stdout)
-    return body[0] if isinstance(body, list) else body
+    found: dict[str, Any] = body[0] if isinstance(body, list) else body
+    return found
 
 
 def test_no_failed_check(report: dict[str, Any]) -> None:

@@ -586,8 +586,8 @@ def test_every_resource_with_a_name_tag_names_itself() -> None:
         assert "Name" in str(r.body.get("tags", "")), f"{r.address} has no Name tag"
 
 
-def test_cost_model_counts_the_alarms_infra_creates() -> None:
-    from tlfif.cost_model import Deployment, _alarms
+def test_bill_model_counts_the_alarms_infra_creates() -> None:
+    from tlfif_cli.bill_model import Deployment, _alarms
 
     locals_ = load(INFRA / "modules" / "observability" / "main.tf")["locals"][0]
     created = len(locals_["short_routes"]) + 1 + 1 + len(locals_["guarded_functions"])

@@ -27,15 +27,15 @@ from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDoub
 from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import RedisServer, free_port
 from tlfif.auth import TokenVerifier
-from tlfif.cli import main
-from tlfif.cli.errors import ExitCode
-from tlfif.client_config import StackConfig, save_profile
+from tlfif.client.config import StackConfig, save_profile
 from tlfif.contracts import Reply, Usage
 from tlfif.delivery import deliver
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
 from tlfif.settings import CommonSettings, RouterSettings
+from tlfif_cli import main
+from tlfif_cli.errors import ExitCode
 
 NODE = "i-node"
 

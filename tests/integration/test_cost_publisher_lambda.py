@@ -21,8 +21,8 @@ from tests.fixtures.lambdas import fresh
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.redis_servers import PASSWORD, RedisServer
 from tlfif import keys
-from tlfif.cost import BilledSpend
 from tlfif.errors import SpendUnavailable
+from tlfif.spend import BilledSpend
 
 EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 BUDGET = "tl-fif-monthly"

@@ -23,7 +23,7 @@ from tests.doubles.browser_double import BrowserDouble
 from tests.doubles.cognito_hosted_ui_double import CognitoHostedUiDouble
 from tests.doubles.router_api_double import RouterApiDouble
 from tests.fixtures.asgi_server import serve_asgi
-from tlfif.client_errors import LoginFailed
+from tlfif.client.errors import LoginFailed
 from tlfif.contracts import Message
 
 CLIENT_ID = "desktop-client"

@@ -14,7 +14,7 @@ from gui.settings import GuiSettings
 from gui.wiring import aws_backend
 from tests.doubles.router_api_double import RouterApiDouble
 from tests.fixtures.moto_server import CognitoPool
-from tlfif.client_config import save_profile
+from tlfif.client.config import save_profile
 from tlfif.contracts import Message
 
 

@@ -21,6 +21,7 @@ def test_any_openai_compatible_server_answers_through_the_base_url() -> None:
         ticket = backend.send_prompt(messages, idle_minutes=5, key="k")
         answer = backend.get_response(ticket, wait_seconds=20)
         backend.close()
+    assert isinstance(answer, Answer)
     assert answer == Answer(
         text="You said: ping", model="local-model", latency_ms=answer.latency_ms
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.hcl import REPO, load
 from tools import package_lambdas
 from tools.package_lambdas import FUNCTIONS, Function
 
@@ -22,7 +23,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 HANDLER_PACKAGES = {f.handler.split(".")[0] for f in FUNCTIONS}
 WEB_ONLY = {"starlette", "jose", "httpx", "mangum", "cryptography", "anyio"}
-NEVER = {"watcher", "local", "tests", "tools", "gui", "moto", "fakeredis", "rich", "uvicorn"}
+NEVER = {
+    "watcher", "local", "tests", "tools", "gui", "tlfif_cli",
+    "moto", "fakeredis", "rich", "uvicorn",
+}  # fmt: skip
 COMPILED_TAG = re.compile(r"^cp3(\d+)-(cp3\d+|abi3)-manylinux[0-9_a-z]*_x86_64$")
 PURE_TAG = re.compile(r"^py[23](\.py3)?-none-any$|^py3-none-any$")
 
@@ -84,7 +88,7 @@ def test_each_zip_holds_only_what_its_function_needs(
     assert "tlfif/lua/enqueue.lua" in names
     assert not (HANDLER_PACKAGES - {own}) & tops
     assert not NEVER & tops
-    assert "tlfif/cli/main.py" not in names and "tlfif/api_client.py" not in names
+    assert not [name for name in names if name.startswith(("tlfif/client/", "tlfif_cli/"))]
     if function.name != "router":
         assert not WEB_ONLY & tops
     if function.aws_services:
@@ -134,3 +138,19 @@ print(sys.version_info[:2])
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip().endswith("(3, 12)")
+
+
+def infra_handlers() -> dict[str, str]:
+    """Each Lambda function's `handler` as infra/main.tf names it."""
+    (local_block,) = [block for block in load(REPO / "infra" / "main.tf")["locals"]]
+    return {name: body["handler"] for name, body in local_block["lambda_functions"].items()}
+
+
+def test_every_handler_infra_names_is_in_its_zip(zips: dict[str, Path]) -> None:
+    handlers = infra_handlers()
+    assert set(handlers) == {function.name for function in FUNCTIONS}
+    for name, handler in handlers.items():
+        module, _, function = handler.rpartition(".")
+        with zipfile.ZipFile(zips[name]) as archive:
+            source = archive.read(module.replace(".", "/") + ".py").decode()
+        assert re.search(rf"^{function}\b\s*=|^def {function}\b", source, re.M), handler

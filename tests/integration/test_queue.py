@@ -35,7 +35,8 @@ async def test_enqueue_writes_job_with_ttl_owner_and_pending(client: RedisClient
     result = await queue.enqueue(job)
     assert result.id == job.id and result.created
     assert 295 <= await client.ttl(keys.job(job.id)) <= 300
-    assert Job.model_validate_json(await client.get(keys.job(job.id))) == job
+    stored = await client.get(keys.job(job.id))
+    assert stored is not None and Job.model_validate_json(stored) == job
     owner = await queue.owner(job.id)
     assert owner is not None and owner.sub == "alice" and owner.reply_key == job.reply_key
     assert await queue.depth() == 1

@@ -19,10 +19,10 @@ from tests.fixtures.router_app import RouterHarness, open_router, router_on
 from tlfif import keys
 from tlfif.contracts import Job, Reply
 from tlfif.delivery import deliver
-from tlfif.logs import JsonFormatter
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import NodeControl
 from tlfif.redis_conn import connect
+from tlfif.runtime.logs import JsonFormatter
 
 pytestmark = pytest.mark.anyio
 

@@ -6,8 +6,8 @@ import pytest
 
 from tests.fixtures.router_app import RouterHarness
 from tlfif.contracts import CostView, now_ms
-from tlfif.cost import BilledSpend, CostStore, month_of
 from tlfif.nodes import NodeRegistry
+from tlfif.spend import BilledSpend, CostStore, month_of
 from tlfif.uptime import UptimeStore
 
 HOUR = 3_600_000

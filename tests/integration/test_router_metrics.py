@@ -1,5 +1,5 @@
 """What the router counts (the Metrics port; EMF on the wire is tested where it is printed:
-tests/unit/test_metrics.py for uvicorn, test_router_lambda_process.py for Lambda)."""
+tests/unit/test_runtime_metrics.py for uvicorn, test_router_lambda_process.py for Lambda)."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ from tests.fixtures.redis_servers import RedisServer, debian_server, free_port, 
 from tests.fixtures.watcher_node import NODE, until, watcher
 from tlfif import keys
 from tlfif.contracts import InferRequest, Job, now_ms
-from tlfif.logs import event_fields
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
+from tlfif.runtime.logs import event_fields
 
 pytestmark = pytest.mark.anyio
 

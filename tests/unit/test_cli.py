@@ -23,11 +23,11 @@ import pytest
 
 from tests.doubles.router_api_double import RouterApiDouble, error_response, gateway_unauthorized
 from tests.fixtures.moto_server import REGION, CognitoPool
-from tlfif.cli import main
-from tlfif.cli.errors import ExitCode
-from tlfif.client_config import StackConfig, save_profile
+from tlfif.client.config import StackConfig, save_profile
+from tlfif.client.tokens import TokenFile
 from tlfif.contracts import Reply
-from tlfif.tokens import TokenFile
+from tlfif_cli import main
+from tlfif_cli.errors import ExitCode
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -357,7 +357,8 @@ def test_an_empty_prompt_is_refused_before_sending(
 ) -> None:
     run = tlfif_offline("infer", prompt)
     assert run.code == ExitCode.USAGE
-    assert "the prompt is empty" in run.err
+    # InferRequest's own words, as the router's 400 says them.
+    assert run.err.strip() == "tlfif: invalid input: prompt: 'prompt' is empty"
     assert router_api.requests == []
 
 
@@ -368,7 +369,7 @@ def test_a_prompt_over_6144_bytes_is_refused_before_sending(
     run = tlfif_offline("infer", prompt)
     assert run.code == ExitCode.USAGE
     assert run.err.strip() == (
-        f"tlfif: invalid input: the prompt is {size} UTF-8 bytes; at most 6144 are accepted"
+        f"tlfif: invalid input: prompt: content is {size} UTF-8 bytes; at most 6144 are accepted"
     )
     assert router_api.requests == []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tlfif.cli import main
+from tlfif_cli import main
 
 ENVS = Path(__file__).resolve().parents[2] / "infra" / "envs"
 

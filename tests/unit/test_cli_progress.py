@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from tlfif.cli.progress import PhaseDisplay
+from tlfif_cli.progress import PhaseDisplay
 
 
 def test_on_a_terminal_each_finished_phase_leaves_a_line() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tlfif.cost import BilledSpend
 from tlfif.cost_view import cost_view
+from tlfif.spend import BilledSpend
 from tlfif.uptime import UptimeLedger
 
 NOV_23 = 1763900000000  # 2025-11-23T12:13:20Z

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gui import log
-from tlfif.cli import main
-from tlfif.cli.errors import ExitCode
+from tlfif_cli import main
+from tlfif_cli.errors import ExitCode
 
 
 @pytest.fixture(autouse=True)

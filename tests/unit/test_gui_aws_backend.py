@@ -19,8 +19,8 @@ from gui.backend_errors import (
 )
 from tests.doubles.identity_double import TokenSourceDouble
 from tests.doubles.router_api_double import RouterApiDouble, error_response
-from tlfif.api_client import ApiClient
-from tlfif.client_errors import LoginFailed
+from tlfif.client.api import ApiClient
+from tlfif.client.errors import LoginFailed
 from tlfif.contracts import Message
 
 COST = {
@@ -44,7 +44,7 @@ def client(router: RouterApiDouble, tokens: TokenSourceDouble | None = None) -> 
 
 def chat(*contents: str) -> list[Message]:
     roles = ["user", "assistant"]
-    return [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]  # type: ignore[arg-type]
+    return [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]
 
 
 def test_a_prompt_is_sent_with_the_conversation_the_idle_minutes_and_a_key() -> None:
@@ -171,5 +171,5 @@ def test_a_failed_login_says_so_without_the_clis_advice() -> None:
         AwsTinyLlamaClient(api, local=False).node_phase()
     assert caught.value.message == (
         f"{AWS_TINYLLAMA}: login failed: the hosted UI refused the login (access_denied); "
-        "send again to retry"
+        "send again to log in"
     )

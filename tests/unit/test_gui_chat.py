@@ -103,7 +103,7 @@ def test_a_send_shows_each_cold_start_phase_in_words_then_the_reply(h: Harness) 
 
 
 def test_waiting_is_a_long_poll_never_a_tight_loop(h: Harness) -> None:
-    h.aws.responses = [Waiting("starting")] * 3 + [Answer("ok", None, None)]
+    h.aws.responses = [*[Waiting("starting")] * 3, Answer("ok", None, None)]
     h.chat.send("Hello")
     assert h.aws.waits == [POLL_SECONDS] * 4
     # The poll answered at once (the clock did not move), so the loop paused itself.

@@ -34,7 +34,7 @@ def client(
 
 def ask(backend: OpenAiApiClient, *contents: str) -> Answer:
     roles = ("user", "assistant")
-    messages = [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]  # type: ignore[arg-type]
+    messages = [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]
     ticket = backend.send_prompt(messages, idle_minutes=5, key="k")
     answer = backend.get_response(ticket, wait_seconds=20)
     assert isinstance(answer, Answer)

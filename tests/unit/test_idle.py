@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tlfif.idle import IdleTimer
+from watcher.idle import IdleTimer
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tlfif.logs import event_fields
+from tlfif.runtime.logs import event_fields
 from watcher.redis_health import Backoff, RedisHealth
 
 

@@ -22,7 +22,10 @@ SPEC_URI = "urn:tlfif:openapi"
 @pytest.fixture(scope="module")
 def registry() -> Registry[Any]:
     spec = yaml.safe_load((ROOT / "openapi.yaml").read_text("utf-8"))
-    return Registry().with_resource(SPEC_URI, Resource.from_contents(spec, DRAFT202012))
+    registry: Registry[Any] = Registry().with_resource(
+        SPEC_URI, Resource.from_contents(spec, DRAFT202012)
+    )
+    return registry
 
 
 def check(registry: Registry[Any], schema: str, response: httpx.Response) -> None:

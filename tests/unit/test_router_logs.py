@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from tlfif.logs import JsonFormatter
+from tlfif.runtime.logs import JsonFormatter
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:

@@ -11,9 +11,9 @@ import pytest
 from tests.doubles.identity_double import TokenSourceDouble
 from tests.doubles.router_api_double import RouterApiDouble, error_response
 from tlfif import errors
-from tlfif.api_client import ApiClient
-from tlfif.api_errors import error_from_response
-from tlfif.client_errors import (
+from tlfif.client.api import ApiClient
+from tlfif.client.error_responses import error_from_response
+from tlfif.client.errors import (
     ServiceUnavailable,
     ServiceUnreachable,
     UnexpectedResponse,

@@ -7,15 +7,15 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from tlfif.api_client import MAX_WAIT_SECONDS
-from tlfif.client_config import DEFAULT_PROFILE
+from tlfif.client.api import MAX_WAIT_SECONDS
+from tlfif.client.config import DEFAULT_PROFILE
 from tlfif.settings import StrictSettings
 
 
 class CliSettings(StrictSettings):
     model_config = SettingsConfigDict(env_prefix="TLFIF_CLI_", extra="forbid", frozen=True)
 
-    # Read by tlfif.client_config (the profile file's path); named here so the strict
+    # Read by tlfif.client.config (the profile file's path); named here so the strict
     # check of the prefix knows it.
     config: str | None = None
     profile: str = DEFAULT_PROFILE

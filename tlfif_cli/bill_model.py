@@ -116,11 +116,10 @@ class Deployment:
 
 def read_tfvars(path: Path) -> dict[str, Any]:
     """A .tfvars file as a dict (literal values only, as tfvars are)."""
-    try:
-        import hcl2
-        from hcl2.utils import SerializationOptions
-    except ImportError:  # a dev dependency: `pip install -e '.[dev]'`
-        raise ConfigError("reading tfvars needs python-hcl2 (pip install python-hcl2)") from None
+    # Imported here: only `tlfif cost` reads tfvars, and lark's grammar takes a while to load.
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
     options = SerializationOptions(with_comments=False, explicit_blocks=False)
     options.strip_string_quotes = True
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tlfif.metrics import EmfMetrics
+from tlfif.runtime.metrics import EmfMetrics
 
 
 def emf_lines(output: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from tlfif.client_config import config_path
+from tlfif.client.config import config_path
 
 TOKEN_FILE_NAME = "tokens.json"
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.status import Status
 from rich.text import Text
 
-from tlfif.job_phase import DESCRIPTION, JobPhase
+from tlfif.client.phase import DESCRIPTION, JobPhase
 
 # The spinner only redraws the clock: four frames a second is smooth enough.
 REFRESH_PER_SECOND = 4

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import fakeredis
 import pytest
 
-from tlfif.cost import CostPublisher, CostStore, month_of, month_start_ms, to_eur
 from tlfif.errors import ConfigError, SpendUnavailable
+from tlfif.spend import CostPublisher, CostStore, month_of, month_start_ms, to_eur
 
 NOV_23 = 1763900000000  # 2025-11-23T12:13:20Z
 

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tlfif.client_errors import (
+from tlfif.client.errors import (
     LoginFailed,
     ServiceUnavailable,
     ServiceUnreachable,
     SessionExpired,
 )
+from tlfif.client.tokens import TokenSet
 from tlfif.errors import ConfigError, Throttled, TlfifError
-from tlfif.tokens import TokenSet
 
 # Cognito's answers that mean the user, not the setup, is at fault.
 LOGIN_REFUSED_CODES = frozenset({"NotAuthorizedException", "UserNotFoundException"})

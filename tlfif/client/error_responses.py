@@ -10,7 +10,7 @@ import httpx
 from pydantic import ValidationError
 
 from tlfif import errors
-from tlfif.client_errors import ServiceUnavailable, UnexpectedResponse
+from tlfif.client.errors import ServiceUnavailable, UnexpectedResponse
 from tlfif.contracts import ErrorBody
 from tlfif.errors import TlfifError
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from tlfif.client_config import StackConfig
-from tlfif.client_errors import NotLoggedIn, SessionExpired
-from tlfif.tokens import TokenFile, TokenSet
+from tlfif.client.config import StackConfig
+from tlfif.client.errors import NotLoggedIn, SessionExpired
+from tlfif.client.tokens import TokenFile, TokenSet
 
 # Long enough that a token read before a 25 s long poll is still valid when it arrives.
 REFRESH_MARGIN_SECONDS = 120.0

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from tlfif.cli.errors import ExitCode
+from tlfif.client.phase import DESCRIPTION, phase_of_pending
 from tlfif.contracts import BudgetResumed, NodeStatus, Pending, Reply, Stopping
-from tlfif.job_phase import DESCRIPTION, phase_of_pending
+from tlfif_cli.errors import ExitCode
 
 HOLD_MEANING = {
     "manual": "manual (set by `tlfif stop`; the next `tlfif infer` lifts it)",

@@ -1,4 +1,4 @@
-"""`tlfif cost`: the cost model's figures as tables for people and JSON for machines."""
+"""`tlfif cost`: the bill model's figures as tables for people and JSON for machines."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tlfif.cost_model import (
+from tlfif.errors import ConfigError
+from tlfif_cli.bill_model import (
     Deployment,
     Estimate,
     PriceTable,
@@ -23,7 +24,21 @@ from tlfif.cost_model import (
 # The issue's goals, in EUR a month.
 GOAL_IDLE_EUR = 12.0
 GOAL_ALL_IN_EUR = 16.0
-INFRA_ENVS = Path(__file__).resolve().parent.parent / "infra" / "envs"
+# Where `--env NAME` looks for infra/envs/NAME.tfvars: the current folder, then the checkout
+# this package was installed from (an editable install); anywhere else, --tfvars says where.
+CHECKOUTS = (Path.cwd, lambda: Path(__file__).resolve().parent.parent)
+
+
+def env_tfvars(env: str) -> Path:
+    """infra/envs/<env>.tfvars of a checkout; ConfigError naming --tfvars if there is none."""
+    for checkout in CHECKOUTS:
+        path = checkout() / "infra" / "envs" / f"{env}.tfvars"
+        if path.is_file():
+            return path
+    raise ConfigError(
+        f"no infra/envs/{env}.tfvars here or in the checkout this was installed from: "
+        "run it in a TL-FIF checkout, or pass --tfvars PATH"
+    )
 
 
 @dataclass(frozen=True)
@@ -43,7 +58,7 @@ def build_report(
     free_tier: bool = True,
     prices: PriceTable | None = None,
 ) -> CostReport:
-    path = tfvars or INFRA_ENVS / f"{env}.tfvars"
+    path = tfvars or env_tfvars(env)
     usage = usage or Usage()
     prices = prices or PriceTable.load()
     deployment = Deployment.from_tfvars(path)

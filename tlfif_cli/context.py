@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 import httpx
 from rich.console import Console
 
-from tlfif.api_client import ApiClient
-from tlfif.aws.cognito import CognitoIdentityProvider
-from tlfif.cli.errors import Where, describe
-from tlfif.cli.progress import PhaseDisplay
-from tlfif.cli.settings import CliSettings
-from tlfif.client_config import StackConfig, load_profile
+from tlfif.client.api import ApiClient
+from tlfif.client.cognito import CognitoIdentityProvider
+from tlfif.client.config import StackConfig, load_profile
+from tlfif.client.failures import Where, describe
+from tlfif.client.phase import JobPhase, phase_of_pending
+from tlfif.client.session import Session
+from tlfif.client.tokens import TokenFile
 from tlfif.contracts import Reply
-from tlfif.job_phase import JobPhase, phase_of_pending
-from tlfif.session import Session
-from tlfif.tokens import TokenFile
+from tlfif_cli.progress import PhaseDisplay
+from tlfif_cli.settings import CliSettings
 
 
 @dataclass

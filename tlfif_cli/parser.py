@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from tlfif.api_client import client_version
+from tlfif.client.api import client_version
 
 
 class UsageError(Exception):

@@ -1,7 +1,7 @@
 """`tlfif`: log in, send a prompt and watch it through a cold start, fetch, stop, status.
 
 Parses, calls the API client, formats; every failure is one line from the table in
-tlfif/cli/errors.py and a non-zero exit code, never a traceback.
+tlfif/client/failures.py and a non-zero exit code (cli/errors.py), never a traceback.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 import httpx
 
-from tlfif.cli.commands import COMMANDS
-from tlfif.cli.context import Context
-from tlfif.cli.errors import ExitCode, Where, describe
-from tlfif.cli.output import consoles
-from tlfif.cli.parser import UsageError, build_parser
-from tlfif.cli.settings import CliSettings
+from tlfif.client.failures import Where, describe
 from tlfif.errors import TlfifError
+from tlfif_cli.commands import COMMANDS
+from tlfif_cli.context import Context
+from tlfif_cli.errors import ExitCode, exit_code
+from tlfif_cli.output import consoles
+from tlfif_cli.parser import UsageError, build_parser
+from tlfif_cli.settings import CliSettings
 
 
 def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
     except TlfifError as exc:
         failure = describe(exc, ctx.where() if ctx else Where())
         err.print(f"tlfif: {failure.line}")
-        return failure.exit_code
+        return exit_code(failure)
     except KeyboardInterrupt:
         job = ctx.job_id if ctx else None
         goes_on = f"; job {job} goes on: `tlfif result {job} --wait`" if job else ""

@@ -1,4 +1,4 @@
-"""tlfif/cost_model.py: meters, the free-tier line, the tfvars it reads, the goals."""
+"""tlfif_cli/bill_model.py: meters, the free-tier line, the tfvars it reads, the goals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tlfif.cost_model import (
+from tlfif.errors import ConfigError
+from tlfif_cli.bill_model import (
     HOURS_PER_MONTH,
     PRICES_PATH,
     Deployment,
@@ -18,7 +19,6 @@ from tlfif.cost_model import (
     seed_lines,
     tlfif_lines,
 )
-from tlfif.errors import ConfigError
 
 ENVS = Path(__file__).resolve().parents[2] / "infra" / "envs"
 

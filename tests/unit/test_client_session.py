@@ -12,12 +12,12 @@ import pytest
 
 from tests.doubles.identity_double import IdentityProviderDouble
 from tests.fixtures.moto_server import REGION, CognitoPool
-from tlfif.aws.cognito import CognitoIdentityProvider
-from tlfif.client_config import StackConfig
-from tlfif.client_errors import LoginFailed, NotLoggedIn, ServiceUnreachable, SessionExpired
+from tlfif.client.cognito import CognitoIdentityProvider
+from tlfif.client.config import StackConfig
+from tlfif.client.errors import LoginFailed, NotLoggedIn, ServiceUnreachable, SessionExpired
+from tlfif.client.session import REFRESH_MARGIN_SECONDS, Session
+from tlfif.client.tokens import TokenFile, TokenSet
 from tlfif.errors import ConfigError
-from tlfif.session import REFRESH_MARGIN_SECONDS, Session
-from tlfif.tokens import TokenFile, TokenSet
 
 
 def config(demo: bool = True, client_id: str = "client-double") -> StackConfig:

@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import logging
 
-from tlfif.logs import JsonFormatter, log_event
+from tlfif.runtime.logs import JsonFormatter, log_event
+
+
+class Capturing(logging.Handler):
+    def __init__(self, into: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record)
 
 
 def test_a_record_is_one_json_line_with_its_fields() -> None:
     captured: list[logging.LogRecord] = []
     logger = logging.getLogger("watcher.test_logs")
-    handler = logging.Handler()
-    handler.emit = captured.append  # type: ignore[method-assign]
+    handler = Capturing(captured)
     logger.addHandler(handler)
     try:
         log_event(logger, "job_answered", logging.WARNING, jobId="j-1", latencyMs=12)

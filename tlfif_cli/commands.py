@@ -11,21 +11,21 @@ from collections.abc import Callable
 from pydantic import ValidationError
 from rich.console import Console
 
-from tlfif.cli.context import Context
-from tlfif.cli.errors import ExitCode
-from tlfif.cli.output import (
+from tlfif.client.config import StackConfig
+from tlfif.client.phase import phase_of_accepted
+from tlfif.contracts import InferRequest, Reply, invalid_input
+from tlfif.errors import InvalidInput
+from tlfif_cli.bill_model import Usage
+from tlfif_cli.bill_report import build_report, print_report, report_json
+from tlfif_cli.context import Context
+from tlfif_cli.errors import ExitCode
+from tlfif_cli.output import (
     print_budget_resumed,
     print_pending,
     print_reply,
     print_status,
     print_stopping,
 )
-from tlfif.client_config import StackConfig
-from tlfif.contracts import MAX_CONTENT_BYTES, InferRequest, Reply
-from tlfif.cost_model import Usage
-from tlfif.cost_report import build_report, print_report, report_json
-from tlfif.errors import InvalidInput
-from tlfif.job_phase import phase_of_accepted
 
 
 def cmd_login(ctx: Context) -> ExitCode:
@@ -100,22 +100,14 @@ def read_prompt(given: str | None, err: Console) -> str:
 
 
 def build_request(prompt: str, args: argparse.Namespace) -> InferRequest:
-    """Checked here first, so a bad prompt costs no request and the message is exact."""
-    if not prompt.strip():
-        raise InvalidInput('the prompt is empty: give it as an argument, or on stdin with "-"')
-    try:
-        size = len(prompt.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidInput("the prompt is not valid UTF-8 text") from None
-    if size > MAX_CONTENT_BYTES:
-        raise InvalidInput(
-            f"the prompt is {size} UTF-8 bytes; at most {MAX_CONTENT_BYTES} are accepted"
-        )
+    """InferRequest's own rules (empty prompt, the 6144-byte cap, ranges), checked here so a
+    bad prompt costs no request, in the router's words."""
     given = {"idle": args.idle, "max_tokens": args.max_tokens, "temperature": args.temperature}
+    body = {"prompt": prompt, **{k: v for k, v in given.items() if v is not None}}
     try:
-        return InferRequest(prompt=prompt, **{k: v for k, v in given.items() if v is not None})
+        return InferRequest.model_validate(body)
     except ValidationError as exc:
-        raise InvalidInput(str(exc.errors(include_url=False)[0]["msg"])) from None
+        raise invalid_input(exc, body) from None
 
 
 def cmd_result(ctx: Context) -> ExitCode:

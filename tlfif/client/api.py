@@ -1,6 +1,6 @@
 """A typed, synchronous client of the router's HTTP API, shared by the CLI and the GUI.
 
-Every failure comes back as a TlfifError subclass (tlfif/api_errors.py); a 401 refreshes
+Every failure comes back as a TlfifError subclass (tlfif/client/error_responses.py); a 401 refreshes
 the token and retries once, as the contract asks of clients.
 """
 
@@ -15,8 +15,8 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from tlfif import errors
-from tlfif.api_errors import error_from_response
-from tlfif.client_errors import (
+from tlfif.client.error_responses import error_from_response
+from tlfif.client.errors import (
     ServiceUnavailable,
     ServiceUnreachable,
     UnexpectedResponse,
@@ -50,7 +50,7 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class TokenSource(Protocol):
-    """tlfif.session.Session, or anything else that hands out access tokens."""
+    """tlfif.client.session.Session, or anything else that hands out access tokens."""
 
     def access_token(self, *, force_refresh: bool = False) -> str: ...
 
