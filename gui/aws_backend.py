@@ -22,7 +22,7 @@ from tlfif import errors
 from tlfif.client.api import ApiClient
 from tlfif.client.errors import ServiceUnavailable, ServiceUnreachable
 from tlfif.client.failures import Remedies, Where, describe
-from tlfif.client.phase import phase_of_accepted, phase_of_pending
+from tlfif.client.phase import accepted_note, phase_of_accepted, phase_of_pending
 from tlfif.contracts import CostView, InferRequest, Message, NodePhase, Reply
 
 # "Not now" answers about a request that may simply be tried again later.
@@ -59,7 +59,7 @@ class AwsTinyLlamaClient:
             id=accepted.id,
             phase=phase_of_accepted(accepted),
             messages=tuple(messages),
-            note=accepted.node_error,
+            note=accepted_note(accepted),
         )
 
     def get_response(self, ticket: Ticket, *, wait_seconds: int) -> Answer | Waiting:

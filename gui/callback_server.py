@@ -5,6 +5,7 @@ redirects the browser to (http://localhost:<port>/callback?code=...&state=...).
 from __future__ import annotations
 
 import errno
+import html
 import queue
 import threading
 import time
@@ -54,9 +55,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, "Logged in", "You can close this tab and return to TL-FIF.")
 
     def _answer(self, status: int, title: str, text: str) -> None:
-        body = PAGE.format(title=title, text=text).encode("utf-8")
+        # The text may echo the query (?error=...): escaped, or a crafted link would run
+        # script on this origin, which the router's CORS allows.
+        body = PAGE.format(title=html.escape(title), text=html.escape(text)).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
+        # Nothing on this page needs script, styles from elsewhere, or a frame around it.
+        self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()

@@ -121,7 +121,7 @@ class ChatController:
         key = str(uuid.uuid4())  # one per send, reused by every retry of it
         ticket = retrying.call(lambda: backend.send_prompt(messages, idle_minutes=idle, key=key))
         if ticket.note:
-            note = f"{name}: the node did not start yet ({ticket.note}); the prompt stays queued"
+            note = f"{name}: {ticket.note}"
             self._scheduler.post(lambda: self._view.show_notice(note))
         self._post_phase(name, ticket.phase)
         while True:

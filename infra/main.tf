@@ -28,6 +28,7 @@ locals {
   lambda_functions = {
     router = {
       handler   = "router.handler.handler"
+      reserved  = var.router_reserved_concurrency
       memory_mb = var.router_memory_mb
       timeout_s = 30
       in_vpc    = true
@@ -100,6 +101,7 @@ module "identity" {
   domain_prefix         = var.cognito_domain_prefix
   desktop_callback_port = var.desktop_callback_port
   access_token_minutes  = var.access_token_minutes
+  mfa_required          = var.mfa_required
 }
 
 module "redis" {
@@ -167,6 +169,9 @@ module "api" {
   queue_health_invoke_arn    = module.lambdas.alias_invoke_arns["queue_health"]
   throttle_burst             = var.api_throttle_burst
   throttle_rate              = var.api_throttle_rate
+  open_route_throttle_burst  = var.open_route_throttle_burst
+  open_route_throttle_rate   = var.open_route_throttle_rate
+  access_log                 = var.api_access_log
 }
 
 module "schedule" {

@@ -135,6 +135,31 @@ variable "api_throttle_rate" {
   type        = number
 }
 
+variable "open_route_throttle_rate" {
+  description = "Steady rate (requests per second) of each route that takes no token: GET /ping, GET /queue-health, OPTIONS preflights (ADR 0021)."
+  type        = number
+}
+
+variable "open_route_throttle_burst" {
+  description = "Burst limit of each route that takes no token."
+  type        = number
+}
+
+variable "api_access_log" {
+  description = "Whether API Gateway writes an access log line for every request, rejected ones included (whose ingestion no throttle bounds, ADR 0021)."
+  type        = bool
+}
+
+variable "router_reserved_concurrency" {
+  description = "Reserved concurrency of the router Lambda; -1 leaves it unreserved (an account at the default quota of 10 cannot reserve any)."
+  type        = number
+}
+
+variable "mfa_required" {
+  description = "Whether every user of the pool must sign in with a TOTP authenticator (the owner's controls stop the GPU and lift the budget hold)."
+  type        = bool
+}
+
 variable "latency_alarm_ms" {
   description = "p95 latency alarm for the short routes (the seed's 300 ms over 5 minutes)."
   type        = number

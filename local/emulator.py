@@ -1,14 +1,15 @@
 """The AWS emulator: moto's server mode, seeded as infra would leave an account.
 
 Seeded: the node instance (stopped, tagged env=tinyllama), the replies bucket, and a Cognito
-user pool with an app client (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH) and a confirmed demo
-user. moto signs real RS256 tokens naming AWS's issuer, and serves their keys itself.
+user pool with an app client (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), the owner group, and
+two confirmed users: the demo user, who owns the deployment, and a guest, who does not.
+moto signs real RS256 tokens naming AWS's issuer, and serves their keys itself.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ INSTANCE_TYPE = "g4dn.xlarge"
 # moto accepts any credentials; these only have to look like keys.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 START_TIMEOUT_SECONDS = 60.0
+# The Cognito group whose members own the deployment (RouterSettings.owner_group's default).
+OWNER_GROUP = "owner"
 
 
 @dataclass(frozen=True)
@@ -71,13 +74,14 @@ def seed_account(
     region: str,
     bucket: str,
     node_tag: tuple[str, str],
-    demo_user: tuple[str, str],
+    users: Sequence[PoolUser],
 ) -> EmulatedAccount:
     s3 = aws_client("s3", endpoint_url, region)
     # us-east-1 is S3's default location and refuses to be named as one.
     location = {} if region == "us-east-1" else {"LocationConstraint": region}
     s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": location} if location else {}))
-    pool_id, client_id = _seed_cognito(aws_client("cognito-idp", endpoint_url, region), demo_user)
+    cognito = aws_client("cognito-idp", endpoint_url, region)
+    pool_id, client_id = seed_user_pool(cognito, users, name="tl-fif-local")
     return EmulatedAccount(
         endpoint_url=endpoint_url,
         region=region,
@@ -103,9 +107,19 @@ def _seed_node(ec2: Any, node_tag: tuple[str, str]) -> str:
     return instance_id
 
 
-def _seed_cognito(cognito: Any, demo_user: tuple[str, str]) -> tuple[str, str]:
-    username, password = demo_user
-    pool_id = str(cognito.create_user_pool(PoolName="tl-fif-local")["UserPool"]["Id"])
+@dataclass(frozen=True)
+class PoolUser:
+    username: str
+    password: str
+    owner: bool  # a member of the owner group (ADR 0021)
+
+
+def seed_user_pool(
+    cognito: Any, users: Sequence[PoolUser], name: str = "tl-fif"
+) -> tuple[str, str]:
+    """A user pool with the CLI's app client, the owner group and `users` (passwords set for
+    good, so no NEW_PASSWORD_REQUIRED challenge); its id and the client's id."""
+    pool_id = str(cognito.create_user_pool(PoolName=name)["UserPool"]["Id"])
     client_id = str(
         cognito.create_user_pool_client(
             UserPoolId=pool_id,
@@ -113,11 +127,18 @@ def _seed_cognito(cognito: Any, demo_user: tuple[str, str]) -> tuple[str, str]:
             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         )["UserPoolClient"]["ClientId"]
     )
-    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    # Permanent: no NEW_PASSWORD_REQUIRED challenge on the first login.
-    cognito.admin_set_user_password(
-        UserPoolId=pool_id, Username=username, Password=password, Permanent=True
-    )
+    cognito.create_group(GroupName=OWNER_GROUP, UserPoolId=pool_id)
+    for user in users:
+        cognito.admin_create_user(
+            UserPoolId=pool_id, Username=user.username, MessageAction="SUPPRESS"
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=user.username, Password=user.password, Permanent=True
+        )
+        if user.owner:
+            cognito.admin_add_user_to_group(
+                UserPoolId=pool_id, Username=user.username, GroupName=OWNER_GROUP
+            )
     return pool_id, client_id
 
 

@@ -59,9 +59,14 @@ class LocalSettings(StrictSettings):
     redis_port: Port = 0
     imds_port: Port = 0
     engine_port: Port = 0
+    # The demo user owns the deployment; the guest is a plain user of it, so the difference
+    # can be tried (`tlfif --profile local-guest ...`).
     demo_username: str = "demo"
     demo_password: str = "Demo-passw0rd!"
-    # Which profile of the client config `make up` writes (`tlfif --profile`).
+    guest_username: str = "guest"
+    guest_password: str = "Guest-passw0rd!"
+    # Which profile of the client config `make up` writes (`tlfif --profile`), the demo
+    # user's; the guest's is this name with "-guest".
     profile: str = "local"
     # Logs, sockets and pid files; unset, a fresh temporary directory.
     run_dir: Path | None = None

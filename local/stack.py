@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local.agent import EngineRestarts, NodeAgent
-from local.emulator import EmulatedAccount, aws_client, seed_account, start_moto
+from local.emulator import EmulatedAccount, PoolUser, aws_client, seed_account, start_moto
 from local.environment import child_env, engine_env
 from local.llama_server import engine_args, model_path
 from local.node import LocalNode, NodeSpec
@@ -125,7 +125,10 @@ class LocalStack:
             self.common.region,
             self.common.bucket,
             (self.common.node_tag_key, self.common.node_tag_value),
-            (self.settings.demo_username, self.settings.demo_password),
+            [
+                PoolUser(self.settings.demo_username, self.settings.demo_password, owner=True),
+                PoolUser(self.settings.guest_username, self.settings.guest_password, owner=False),
+            ],
         )
 
     def _serve(
@@ -207,13 +210,22 @@ class LocalStack:
         return engine_url
 
     def _save_profile(self, account: EmulatedAccount, router_url: str) -> Path:
-        config = StackConfig(
-            api_url=router_url,
-            region=account.region,
-            user_pool_id=account.user_pool_id,
-            client_id=account.client_id,
-            cognito_endpoint_url=account.endpoint_url,
-            demo_username=self.settings.demo_username,
-            demo_password=self.settings.demo_password,
+        """The owner's profile (its file is returned), and the guest's beside it."""
+        settings = self.settings
+
+        def profile(username: str, password: str) -> StackConfig:
+            return StackConfig(
+                api_url=router_url,
+                region=account.region,
+                user_pool_id=account.user_pool_id,
+                client_id=account.client_id,
+                cognito_endpoint_url=account.endpoint_url,
+                demo_username=username,
+                demo_password=password,
+            )
+
+        guest = profile(settings.guest_username, settings.guest_password)
+        save_profile(guest, f"{settings.profile}-guest")
+        return save_profile(
+            profile(settings.demo_username, settings.demo_password), settings.profile
         )
-        return save_profile(config, self.settings.profile)

@@ -1,7 +1,6 @@
 """POST /budget/resume: the owner lifts the budget hold before the month turns.
 
-Any authenticated user may: the pool is personal (one owner, self-sign-up off), so being
-signed in is being the owner. A pool shared with others would check a Cognito group here.
+Only the deployment's owner may (ADR 0021); anyone else signed in gets 403.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from router.deps import caller, services
+from router.deps import owner, services
 from tlfif.budget import lift_budget_hold
 from tlfif.contracts import BudgetResumed
 
@@ -19,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 async def resume(request: Request) -> Response:
-    claims = await caller(request)
+    claims = await owner(request, may="lift the budget hold")
     found = services(request)
     lifted = await lift_budget_hold(found.registry)
     if lifted:

@@ -17,8 +17,8 @@ from starlette.requests import Request
 
 from router.authentication import Authenticator, Verifier, authenticator_for
 from router.middleware import client_ip
-from tlfif.claims import Claims
-from tlfif.errors import TokenInvalid
+from tlfif.claims import Claims, is_owner
+from tlfif.errors import Forbidden, TokenInvalid
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, NodeControl, ReplyStore
 from tlfif.queue import JobQueue
@@ -127,4 +127,18 @@ async def caller(request: Request) -> Claims:
         raise
     request.state.sub = claims.sub  # for the access log line
     await found.throttle.check(f"sub:{claims.sub}", bucket)
+    return claims
+
+
+def caller_is_owner(request: Request, claims: Claims) -> bool:
+    settings = services(request).settings
+    return is_owner(claims, settings.owner_group, frozenset(settings.owner_subs))
+
+
+async def owner(request: Request, may: str) -> Claims:
+    """The caller's claims if the caller owns the deployment, else Forbidden (403) saying
+    what only the owner `may` do."""
+    claims = await caller(request)
+    if not caller_is_owner(request, claims):
+        raise Forbidden(f"only the deployment's owner may {may}")
     return claims

@@ -6,6 +6,7 @@ turns them, Starlette's HTTP errors and pydantic's validation errors into respon
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -14,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from tlfif.contracts import ErrorBody, ErrorDetail
 from tlfif.errors import TlfifError
+
+log = logging.getLogger(__name__)
 
 # The contract promises Retry-After on every 503; this is the hint where the error has none.
 DEFAULT_RETRY_AFTER = 5
@@ -44,12 +47,15 @@ async def on_tlfif_error(request: Request, exc: Exception) -> Response:
     # A TlfifError without an HTTP meaning of its own (status 500, or the watcher's 502)
     # still must not surface as a server error: the caller can only retry.
     status = exc.status if exc.status < 500 else 503
+    if exc.public_message is not None:
+        # The detail (a host, a bucket, an AWS message) is for the logs only.
+        log.warning("request failed", extra={"code": exc.code, "detail": exc.message})
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if status in (429, 503):
         headers["Retry-After"] = str(exc.retry_after or DEFAULT_RETRY_AFTER)
-    return error_response(status, exc.code, exc.message, field=exc.field, headers=headers)
+    return error_response(status, exc.code, exc.caller_message, field=exc.field, headers=headers)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -18,6 +18,11 @@ from tlfif.errors import InvalidInput
 # past this is refused before it is parsed, so nobody can make the router buffer megabytes.
 MAX_BODY_BYTES = 64 * 1024
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+# The deepest a body may nest arrays and objects. /infer's own shape is 3 deep; Python's
+# json parser recurses per level and a body of ~1,000 brackets exhausts its stack
+# (RecursionError), so the depth is checked on the raw bytes, before any parsing.
+MAX_BODY_DEPTH = 32
+_OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 
 
 async def infer_request(request: Request) -> InferRequest:
@@ -34,6 +39,10 @@ async def _json_body(request: Request) -> Any:
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise InvalidInput(f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    if nesting_depth(raw) > MAX_BODY_DEPTH:
+        raise InvalidInput(
+            f"body nests arrays and objects deeper than {MAX_BODY_DEPTH} levels", field="body"
+        )
     try:
         body = json.loads(raw)
     except ValueError:
@@ -41,6 +50,28 @@ async def _json_body(request: Request) -> Any:
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object", field="body")
     return body
+
+
+def nesting_depth(raw: bytes | bytearray) -> int:
+    """The deepest nesting of [ and { in JSON text, brackets inside strings not counted."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in _CLOSERS:
+            depth -= 1
+    return deepest
 
 
 def wait_seconds(request: Request, max_wait: int) -> int:

@@ -30,15 +30,20 @@ _GATEWAY_ID = re.compile(r"^[A-Za-z0-9+/=._:-]{1,128}$")
 
 
 def request_id_of(scope: Scope) -> str:
-    """The caller's own id if plain; on Lambda the gateway's requestId, so its access log
-    and ours share one id; else a new uuid4."""
+    """On Lambda the gateway's requestId, so its access log and ours share one id, and no
+    caller can choose the id our logs file a request under; elsewhere the caller's own id
+    if plain; else a new uuid4."""
+    gateway_id = _gateway_request_id(scope.get("aws.event"))
+    return gateway_id or client_request_id(scope) or str(uuid.uuid4())
+
+
+def client_request_id(scope: Scope) -> str | None:
+    """The X-Request-Id the caller sent, if short and plain."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             given = bytes(value).decode("latin-1")
-            if _REQUEST_ID.match(given):
-                return given
-    gateway_id = _gateway_request_id(scope.get("aws.event"))
-    return gateway_id or str(uuid.uuid4())
+            return given if _REQUEST_ID.match(given) else None
+    return None
 
 
 def _gateway_request_id(event: Any) -> str | None:
@@ -126,6 +131,9 @@ def _access_log(scope: Scope, request_id: str, status: int, started: float) -> N
     sub = scope.get("state", {}).get("sub")
     if sub:
         fields["sub"] = sub
+    client_id = client_request_id(scope)
+    if client_id and client_id != request_id:
+        fields["clientRequestId"] = client_id  # the caller's own, filed apart
     log.info("request", extra=fields)
 
 

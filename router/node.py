@@ -9,14 +9,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from router.deps import caller, services
+from router.deps import caller, owner, services
 from tlfif.contracts import NodeStatus, Stopping
 
 
 async def stop(request: Request) -> Response:
-    """Stop the node now and set the manual hold: polls no longer restart it, the next
-    POST /infer does."""
-    await caller(request)
+    """The owner stops the node now and sets the manual hold: polls no longer restart it,
+    the owner's next POST /infer does (a plain user's prompt waits for the owner)."""
+    await owner(request, may="stop the node")
     found = services(request)
     await found.waker.stop()
     stopping = Stopping(status="stopping", node=await found.waker.phase())

@@ -8,6 +8,7 @@ logged or echoed in a message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,8 @@ from tlfif.claims import Claims, check_claims
 from tlfif.errors import TokenInvalid
 
 __all__ = ["Claims", "TokenVerifier"]
+
+log = logging.getLogger(__name__)
 
 # Cognito signs with RS256 only; accepting what the header names would let a forged
 # `alg: none` or an HS256 token keyed with the public key through.
@@ -113,7 +116,9 @@ class TokenVerifier:
             response.raise_for_status()
             document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise TokenInvalid(f"the signing keys (JWKS) are unreachable: {exc}") from None
+            # The error names the JWKS host: the log's, not the caller's.
+            log.warning("JWKS fetch failed", extra={"error": repr(exc)})
+            raise TokenInvalid("the signing keys (JWKS) are unreachable") from None
         return _rsa_keys(document)
 
 

@@ -9,14 +9,24 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from tlfif.errors import InvalidInput
+from tlfif.errors import InvalidInput, Unsupported
 
 # The seed's 6 kB prompt cap, counted in UTF-8 bytes: a character count would let
 # multibyte text through at up to four times the size.
 MAX_CONTENT_BYTES = 6144
 DEFAULT_IDLE_MINUTES = 5
+# The validation error type of a request for something not built (an Unsupported 400).
+UNSUPPORTED = "unsupported"
 
 Role = Literal["system", "user", "assistant"]
 ReplyStatus = Literal["done", "error", "expired", "cancelled"]
@@ -91,7 +101,18 @@ class InferRequest(BaseModel):
     idle: Annotated[int, Field(ge=1, le=30)] = DEFAULT_IDLE_MINUTES
     max_tokens: Annotated[int, Field(ge=1, le=4096)] | None = None
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    # The seed's LoRA hook. No adapter is built yet, so it is refused (400 unsupported)
+    # rather than accepted and ignored, which would answer from the base model (ADR 0021).
     adapter_uri: str | None = None
+
+    @field_validator("adapter_uri")
+    @classmethod
+    def _no_adapters_yet(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise PydanticCustomError(
+                UNSUPPORTED, "LoRA adapters are not supported yet; leave adapter_uri out"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_of_prompt_or_messages(self) -> InferRequest:
@@ -126,7 +147,8 @@ def invalid_input(exc: ValidationError, body: Any) -> InvalidInput:
     first = exc.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"]) or _content_field(body)
     message = str(first["msg"]).removeprefix("Value error, ")
-    return InvalidInput(f"{field}: {message}" if field else message, field=field)
+    error_class = Unsupported if first["type"] == UNSUPPORTED else InvalidInput
+    return error_class(f"{field}: {message}" if field else message, field=field)
 
 
 def _content_field(body: Any) -> str | None:
@@ -150,6 +172,7 @@ class Job(BaseModel):
     params: Params = Field(default_factory=Params)
     reply_key: str
     created_ms: int
+    # Never set now (InferRequest refuses adapter_uri); kept so jobs queued by 0.6 still read.
     adapter_uri: str | None = None
 
     @classmethod
@@ -163,7 +186,6 @@ class Job(BaseModel):
             params=request.params(),
             reply_key=reply_key_for(sub, job_id),
             created_ms=now_ms(),
-            adapter_uri=request.adapter_uri,
         )
 
 
@@ -197,12 +219,14 @@ class Owner(BaseModel):
 
 
 class Accepted(BaseModel):
-    """202 body of POST /infer."""
+    """202 body of POST /infer. `hold` names the owner's manual hold when it keeps the node
+    stopped: the job is queued, and waits for the owner (or its time to live)."""
 
     status: Literal["queued", "starting"]
     id: str
     eta: int
     node_error: str | None = None
+    hold: Literal["manual"] | None = None
 
 
 class Pending(BaseModel):

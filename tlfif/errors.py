@@ -1,7 +1,9 @@
 """One exception tree for everything a caller can act on, and its HTTP mapping.
 
 Each subclass carries the HTTP status and error code it maps to, so the router's error
-handler, the CLI and the GUI read one table instead of keeping their own.
+handler, the CLI and the GUI read one table instead of keeping their own. A failure of
+something internal (Redis, S3, EC2) also carries a fixed `public_message`: that is all a
+caller is told, while `message`, which may name hosts, buckets or ARNs, goes to the logs.
 """
 
 from __future__ import annotations
@@ -13,15 +15,28 @@ class TlfifError(Exception):
     status = 500
     code = "internal"
     retry_after: int | None = None
+    # What a caller is told instead of `message`, where `message` names internals.
+    public_message: str | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
 
+    @property
+    def caller_message(self) -> str:
+        """The words for whoever made the request: never a host, a bucket or an ARN."""
+        return self.public_message or self.message
+
 
 class InvalidInput(TlfifError):
     status, code = 400, "invalid_input"
+
+
+class Unsupported(InvalidInput):
+    """A request for something TL-FIF does not do (yet): refused, never silently ignored."""
+
+    code = "unsupported"
 
 
 class TokenInvalid(TlfifError):
@@ -52,6 +67,7 @@ class QueueUnavailable(TlfifError):
     """Redis cannot be reached or refused the write: nothing was queued."""
 
     status, code, retry_after = 503, "queue_unavailable", 5
+    public_message = "queue unavailable"
 
 
 class BudgetHold(TlfifError):
@@ -64,16 +80,19 @@ class NodeStartRefused(TlfifError):
     """AWS refused StartInstances (capacity, throttling). The job stays queued."""
 
     status, code, retry_after = 503, "node_start_refused", 30
+    public_message = "the node could not be started"
 
 
 class NodeControlError(TlfifError):
     """Any other failure talking to the node's cloud API."""
 
     status, code, retry_after = 503, "node_control_failed", 10
+    public_message = "the node's cloud API failed"
 
 
 class ReplyStoreError(TlfifError):
     status, code, retry_after = 503, "reply_store_unavailable", 5
+    public_message = "reply store unavailable"
 
 
 class ReplyExists(TlfifError):
@@ -110,6 +129,7 @@ class SpendUnavailable(TlfifError):
     least of all a 0 that would read as "nothing spent"."""
 
     status, code, retry_after = 503, "spend_unavailable", 60
+    public_message = "the month's spend is unavailable"
 
 
 class MalformedAlert(TlfifError):

@@ -6,10 +6,13 @@ The router serves it locally as GET /queue-health; on AWS the queue_health Lambd
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from tlfif.contracts import QueueHealth
 from tlfif.redis_conn import RedisClient
+
+log = logging.getLogger(__name__)
 
 # A server that accepts the connection but never answers must not hang the check:
 # past this the queue is as good as down for a client.
@@ -32,7 +35,10 @@ async def check_queue(
     # Any failure means "down" to the caller: redis-py's cluster client raises errors
     # outside RedisError (RedisClusterException), and socket errors can surface raw.
     except Exception as exc:
-        return QueueHealth(redis="error", latency_ms=_elapsed_ms(started), reason=_describe(exc))
+        # The exception names Redis's host and port; the unauthenticated probe says only
+        # that PING failed, the log says how.
+        log.warning("queue health: PING failed", extra={"error": _describe(exc)})
+        return QueueHealth(redis="error", latency_ms=_elapsed_ms(started), reason="PING failed")
     latency = _elapsed_ms(started)
     if latency > max_ms:
         return QueueHealth(

@@ -7,6 +7,7 @@ Serverless), where a command may only touch keys of one slot.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 TAG = "{tlfif}"
@@ -52,7 +53,10 @@ def node(node_id: str) -> str:
 
 
 def idempotency(sub: str, key: str) -> str:
-    return f"{TAG}:idem:{sub}:{key}"
+    """The client's key hashed with its sub: a key is any 255 characters of the client's
+    choosing, and spliced in raw, "a:b" + "c" and "a" + "b:c" would meet."""
+    digest = hashlib.sha256(f"{sub}\0{key}".encode()).hexdigest()
+    return f"{TAG}:idem:{digest}"
 
 
 def user_pending(sub: str) -> str:

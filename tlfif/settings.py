@@ -90,6 +90,10 @@ class RouterSettings(StrictSettings):
     # from the event (requestContext.authorizer.jwt.claims) and fetch no JWKS. Anywhere
     # else the router verifies the token itself; uvicorn refuses to start with this set.
     trust_gateway_claims: bool = False
+    # The deployment's owner (ADR 0021): members of this Cognito group, and these subs.
+    # Only the owner stops the node, lifts a hold and manages API keys.
+    owner_group: str = "owner"
+    owner_subs: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Per-user rate limits (0 = none). POST /infer and POST /stop share the write limits;
     # the reads (GET /result, /status, /cost) have looser ones of their own, so a client
     # polling once a second through a 90 s cold start is never refused.
@@ -101,7 +105,7 @@ class RouterSettings(StrictSettings):
     # before the node wakes.
     user_pending_cap: Annotated[int, Field(ge=0)] = 20
 
-    _split_ids = field_validator("client_ids", mode="before")(_comma_list)
+    _split_ids = field_validator("client_ids", "owner_subs", mode="before")(_comma_list)
 
     @property
     def resolved_jwks_url(self) -> str:

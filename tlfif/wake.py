@@ -68,10 +68,11 @@ class NodeWaker:
     async def ensure_awake(self, *, for_new_prompt: bool = False) -> Wake:
         """Start the node if it is down. Raises BudgetHold while the budget hold is set.
 
-        Polls and the scheduled check leave the node stopped under a manual hold (POST
-        /stop) and after an engine failure (the node stopped itself: starting it again for
-        the same queue would loop a GPU). A new prompt (for_new_prompt=True) starts it
-        anyway; the router lifts the manual hold before it calls.
+        A manual hold (the owner's POST /stop) keeps it stopped for everyone; the owner's
+        next prompt lifts the hold before it calls here. After an engine failure (the node
+        stopped itself: starting it again for the same queue would loop a GPU) polls and
+        the scheduled check leave it stopped, and a new prompt (for_new_prompt=True)
+        starts it.
         """
         hold = await self.registry.hold()
         if hold == "budget":
@@ -81,9 +82,9 @@ class NodeWaker:
         phase = await self.phase()
         if phase in UP_PHASES:
             return Wake(phase)
+        if hold == "manual":
+            return Wake(phase, held="manual")
         if not for_new_prompt:
-            if hold == "manual":
-                return Wake(phase, held="manual")
             failure = await self.registry.start_error()
             if failure is not None and failure.kind == "engine":
                 return Wake(phase, error=failure.message, held=failure.code)
@@ -104,10 +105,11 @@ class NodeWaker:
                 self.metrics.count("EC2Starts")
                 log.info("node start requested", extra={"ec2State": state})
         except (NodeStartRefused, NodeControlError) as exc:
-            # Never swallowed: the job stays queued, /status shows why, polls retry.
-            await self.registry.record_failure("start", exc.code, exc.message)
+            # Never swallowed: the job stays queued, /status shows which failure and when,
+            # polls retry. AWS's own words (ARNs, the account) go to the log alone.
+            await self.registry.record_failure("start", exc.code, exc.caller_message)
             log.warning("node start failed", extra={"reason": exc.message})
-            return Wake(await self.phase(), error=exc.message)
+            return Wake(await self.phase(), error=exc.caller_message)
         await self.registry.remember_ec2_state(state, self.state_cache_seconds)
         if started:
             await self.registry.clear_start_error()

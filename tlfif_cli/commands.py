@@ -12,11 +12,12 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from tlfif.client.config import StackConfig
-from tlfif.client.phase import phase_of_accepted
+from tlfif.client.phase import accepted_note, phase_of_accepted
 from tlfif.contracts import InferRequest, Reply, invalid_input
 from tlfif.errors import InvalidInput
 from tlfif_cli.bill_model import Usage
 from tlfif_cli.bill_report import build_report, print_report, report_json
+from tlfif_cli.challenges import TerminalAnswers
 from tlfif_cli.context import Context
 from tlfif_cli.errors import ExitCode
 from tlfif_cli.output import (
@@ -31,7 +32,8 @@ from tlfif_cli.output import (
 def cmd_login(ctx: Context) -> ExitCode:
     session = ctx.session()
     username, password = credentials(ctx.args, session.config, ctx.err)
-    tokens = session.login(username, password)
+    answers = TerminalAnswers(ctx.err, from_stdin=ctx.args.password_stdin)
+    tokens = session.login(username, password, answers)
     until = time.strftime("%H:%M", time.localtime(tokens.expires_at))
     ctx.err.print(
         f"logged in as {username} (profile {ctx.profile}); access token valid until {until}, "
@@ -82,10 +84,9 @@ def cmd_infer(ctx: Context) -> ExitCode:
         if ctx.args.no_wait:
             ctx.out.print(accepted.id)
             return ExitCode.OK
-        if accepted.node_error:
-            ctx.err.print(
-                f"the node did not start yet ({accepted.node_error}); the job stays queued"
-            )
+        note = accepted_note(accepted)
+        if note:
+            ctx.err.print(note)
         reply = ctx.wait(api, accepted.id, phase_of_accepted(accepted), started)
     elapsed = time.monotonic() - started
     return print_reply(reply, as_json=ctx.args.json, err=ctx.err, elapsed=elapsed)

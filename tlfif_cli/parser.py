@@ -41,7 +41,11 @@ def build_parser() -> Parser:
 
     login = commands.add_parser("login", help="log in to the stack's Cognito user pool")
     login.add_argument("--username", help="default: the local stack's demo user, else asked")
-    login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    login.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (and, a line each, any new password or MFA code)",
+    )
     commands.add_parser("logout", help="forget this profile's tokens")
 
     infer = commands.add_parser("infer", help="send a prompt and wait for the reply")

@@ -25,11 +25,19 @@ router_max_wait_seconds = 25
 
 api_throttle_burst = 10
 api_throttle_rate  = 5
+# Each route that takes no token (/ping, /queue-health, OPTIONS): a stranger's ceiling (ADR 0021).
+open_route_throttle_rate  = 1
+open_route_throttle_burst = 2
+# Concurrent router runs at most; -1 unreserved (needs an account quota of at least 110 to set).
+# The gateway's access log: on (every rejected request would cost ingestion; ADR 0021).
+api_access_log = true
+router_reserved_concurrency = -1
 latency_alarm_ms   = 300
 
 desktop_callback_port = 53682
 cognito_domain_prefix = "tl-fif-dev-change-me"
 access_token_minutes  = 60
+mfa_required          = false
 
 log_retention_days      = 30
 replies_retention_days  = 365

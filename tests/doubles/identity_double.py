@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from tlfif.client.errors import LoginFailed, SessionExpired
+from tlfif.client.session import ChallengeAnswers
 from tlfif.client.tokens import TokenSet
 
 
@@ -24,7 +25,9 @@ class IdentityProviderDouble:
     calls: list[str] = field(default_factory=list)
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
-    def password_login(self, username: str, password: str) -> TokenSet:
+    def password_login(
+        self, username: str, password: str, answers: ChallengeAnswers | None = None
+    ) -> TokenSet:
         self.calls.append(f"login {username}")
         if self.passwords.get(username) != password:
             raise LoginFailed("incorrect username or password")

@@ -14,19 +14,20 @@ import time
 import uuid
 from typing import Any
 
-from tests.doubles.token_issuer import TokenIssuerDouble
+from tests.doubles.token_issuer import OWNER, OWNER_GROUP, TokenIssuerDouble, sub_of
 
 API_ID = "a1b2c3d4e5"
 SOURCE_IP = "203.0.113.7"
 
 
 def gateway_claims(
-    issuer: TokenIssuerDouble, sub: str = "alice", **overrides: str
+    issuer: TokenIssuerDouble, user: str = OWNER, **overrides: str
 ) -> dict[str, str]:
-    """What the JWT authorizer passes on for a Cognito access token: all strings."""
+    """What the JWT authorizer passes on for a Cognito access token: all strings, an array
+    claim as "[a b]"."""
     now = int(time.time())
     claims = {
-        "sub": sub,
+        "sub": sub_of(user),
         "iss": issuer.issuer,
         "client_id": issuer.client_id,
         "origin_jti": str(uuid.uuid4()),
@@ -37,8 +38,10 @@ def gateway_claims(
         "exp": str(now + 3600),
         "iat": str(now),
         "jti": str(uuid.uuid4()),
-        "username": sub,
+        "username": user,
     }
+    if user == OWNER:
+        claims["cognito:groups"] = f"[{OWNER_GROUP}]"
     return claims | overrides
 
 

@@ -18,6 +18,19 @@ from jose import jwk, jwt
 
 ISSUER = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_RouterTest"
 CLIENT_ID = "tlfif-cli"
+# In every test alice owns the deployment (her tokens carry the owner group); bob and carol
+# are plain users of it.
+OWNER = "alice"
+OWNER_GROUP = "owner"
+_SUBS = uuid.UUID("6d1c9f7e-2b1a-4c55-9e33-7f0a2b6c1d00")
+
+
+def sub_of(user: str) -> str:
+    """The Cognito sub (a UUID) the double gives a user name; a UUID is its own sub."""
+    try:
+        return str(uuid.UUID(user))
+    except ValueError:
+        return str(uuid.uuid5(_SUBS, user))
 
 
 class SigningKeyDouble:
@@ -66,11 +79,12 @@ class TokenIssuerDouble:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.key.public_jwk()]}
 
-    def access_token(self, sub: str = "alice", *, expires_in: int = 3600, **claims: Any) -> str:
-        """An access token as Cognito issues it; `claims` override or add any claim."""
+    def access_token(self, user: str = OWNER, *, expires_in: int = 3600, **claims: Any) -> str:
+        """An access token of `user` as Cognito issues it (the owner's carries the owner
+        group); `claims` override or add any claim."""
         now = int(time.time())
-        body = {
-            "sub": sub,
+        body: dict[str, Any] = {
+            "sub": sub_of(user),
             "iss": self.issuer,
             "client_id": self.client_id,
             "token_use": "access",
@@ -79,20 +93,22 @@ class TokenIssuerDouble:
             "iat": now,
             "exp": now + expires_in,
             "jti": str(uuid.uuid4()),
-            "username": sub,
+            "username": user,
         }
+        if user == OWNER:
+            body["cognito:groups"] = [OWNER_GROUP]
         return self.sign(body | claims)
 
-    def id_token(self, sub: str = "alice") -> str:
+    def id_token(self, user: str = OWNER) -> str:
         """An ID token: same keys, but meant for the client (aud, token_use=id), not an API."""
         now = int(time.time())
         return self.sign(
             {
-                "sub": sub,
+                "sub": sub_of(user),
                 "iss": self.issuer,
                 "aud": self.client_id,
                 "token_use": "id",
-                "cognito:username": sub,
+                "cognito:username": user,
                 "auth_time": now,
                 "iat": now,
                 "exp": now + 3600,

@@ -153,6 +153,12 @@ def test_dev_and_prod_differ_only_where_meant() -> None:
         "cognito_domain_prefix",
         "enable_config_rules",
         "enable_dr_test",
+        # prod asks every sign-in for a TOTP code; a dev pool is for trying things out.
+        "mfa_required",
+        # prod reserves the router's concurrency; a new dev account's quota (10) cannot.
+        "router_reserved_concurrency",
+        # prod writes no gateway access log, whose cost a stranger could drive (ADR 0021).
+        "api_access_log",
     }
 
 
@@ -463,12 +469,18 @@ def test_no_gateway_cors_and_a_jwt_authorizer() -> None:
     assert jwt["issuer"] == "${var.issuer}" and jwt["audience"] == "${var.client_ids}"
 
 
-def test_stage_throttles_and_logs_json_to_apigw_tl_fif() -> None:
+def dynamic_blocks(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The `dynamic "name"` blocks of a resource body: their for_each and content."""
+    return [block[name] for block in body.get("dynamic", []) if name in block]
+
+
+def test_stage_throttles_and_logs_json_to_apigw_tl_fif_where_asked() -> None:
     (stage,) = resources("aws_apigatewayv2_stage")
     (settings,) = nested(stage.body, "default_route_settings")
     assert settings["throttling_burst_limit"] and settings["throttling_rate_limit"]
-    (logs,) = nested(stage.body, "access_log_settings")
-    fmt = logs["format"]
+    (logs,) = dynamic_blocks(stage.body, "access_log_settings")
+    assert logs["for_each"] == "${var.access_log ? [1] : []}"
+    fmt = logs["content"][0]["format"]
     for field in ("requestId", "ip", "route", "status", "latencyMs"):
         assert field in fmt
     assert module_calls()["api"]["access_log_group_name"] == "/apigw/${local.name}"
@@ -578,6 +590,7 @@ def test_every_resource_with_a_name_tag_names_itself() -> None:
         "aws_config_delivery_channel",
         "aws_default_security_group",
         "aws_elasticache_user_group",
+        "aws_cognito_user_group",
         "random_password",
     }
     for r in resources():
@@ -592,3 +605,34 @@ def test_bill_model_counts_the_alarms_infra_creates() -> None:
     locals_ = load(INFRA / "modules" / "observability" / "main.tf")["locals"][0]
     created = len(locals_["short_routes"]) + 1 + 1 + len(locals_["guarded_functions"])
     assert _alarms(Deployment(redis_mode="serverless")) == created
+
+
+def test_every_route_without_a_token_has_a_throttle_of_its_own() -> None:
+    (stage,) = resources("aws_apigatewayv2_stage")
+    (routes,) = dynamic_blocks(stage.body, "route_settings")
+    assert routes["for_each"] == "${toset(local.open_routes)}"
+    api = load(INFRA / "modules" / "api" / "main.tf")["locals"][0]
+    assert "$default" not in api["router_routes"], "a $default route runs the router for any path"
+    open_routes = [key for key, needs_token in api["router_routes"].items() if not needs_token]
+    assert sorted(open_routes) == ["GET /ping", "OPTIONS /{proxy+}"]
+
+
+def test_a_stranger_can_cost_the_owner_at_most_one_euro_a_day() -> None:
+    """ADR 0021's sum, from prod.tfvars and the price table: every route that takes no token
+    at its own throttle, all day, through API Gateway, Lambda and the router's log line.
+    A new open route (a chat page, a function URL) must keep this under EUR 1."""
+    from tlfif_cli.bill_model import PriceTable
+
+    prod = load(ENVS / "prod.tfvars")
+    prices = PriceTable.load()
+    assert prod["api_access_log"] is False, "rejected requests would cost log ingestion"
+    open_routes = 3  # GET /ping and OPTIONS (the router), GET /queue-health (queue_health)
+    requests_per_day = open_routes * prod["open_route_throttle_rate"] * 86400
+    per_request_usd = (
+        prices.usd("apigw.http.request_million") / 1e6
+        + prices.usd("lambda.request_million") / 1e6
+        + prices.usd("lambda.gb_second") * 0.5 * 0.01  # 512 MB for 10 ms, generously
+        + prices.usd("cloudwatch.logs_ingest_gb") * 400 / 1e9  # the router's access line
+    )
+    eur_per_day = requests_per_day * per_request_usd / prod["usd_per_eur"]
+    assert eur_per_day <= 1.0, f"a stranger can cost EUR {eur_per_day:.2f} a day"

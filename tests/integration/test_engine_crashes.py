@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
-from tests.doubles.token_issuer import TokenIssuerDouble
+from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
 from tests.fixtures.engine import EngineProcess, RestartOnFailureDouble, RunningEngineDouble
 from tests.fixtures.redis_servers import RedisServer
 from tests.fixtures.router_app import router_on
@@ -111,7 +111,7 @@ async def test_an_engine_that_never_comes_back_stops_the_node_and_nothing_restar
     async with router_on(redis_server, token_issuer, node=node) as router:
         # A job that reached the queue without a prompt's POST (the reaper put it back):
         # neither its poll nor the scheduled check starts the node for it.
-        stray = Job.from_request(InferRequest(prompt="stray"), "alice")
+        stray = Job.from_request(InferRequest(prompt="stray"), sub_of("alice"))
         await router.queue.enqueue(stray)
         polled = await router.result(stray.id)
         assert polled.status_code == 202 and polled.json()["node"] in ("stopping", "stopped")

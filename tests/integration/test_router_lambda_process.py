@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from tests.doubles.lambda_events import SOURCE_IP, gateway_claims, http_api_event
-from tests.doubles.token_issuer import TokenIssuerDouble
+from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
 from tests.fixtures.emf import emf_records, metric_values
 from tests.fixtures.moto_server import BUCKET, REGION
 from tests.fixtures.redis_servers import RedisServer
@@ -111,7 +111,7 @@ def test_the_lambda_handler_serves_v2_events_with_emf_and_json_logs(
         ("/infer", 202), ("/status", 200), ("/status", 401),
     ]  # fmt: skip
     assert all(a["ip"] == SOURCE_IP and isinstance(a["latencyMs"], float) for a in access)
-    assert [a.get("sub") for a in access] == ["alice", "alice", None]
+    assert [a.get("sub") for a in access] == [sub_of("alice"), sub_of("alice"), None]
     assert [a["function_request_id"] for a in access] == [f"invocation-{i}" for i in range(3)]
     assert [a["cold_start"] for a in access] == [True, False, False]
     assert access[0]["requestId"] == events[0]["requestContext"]["requestId"]

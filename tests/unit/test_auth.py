@@ -19,6 +19,7 @@ from tlfif.errors import TokenInvalid
 ISSUER = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_TEST"
 JWKS_URL = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_TEST/.well-known/jwks.json"
 CLIENT_ID = "client-cli"
+USER_SUB = "2f6c1f0e-8c1e-4a4e-9f0b-6a1d2c3b4e5f"
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ class SigningKey(SigningKeyDouble):
 def access_claims() -> dict[str, Any]:
     now = int(time.time())
     return {
-        "sub": "user-1",
+        "sub": USER_SUB,
         "iss": ISSUER,
         "client_id": CLIENT_ID,
         "token_use": "access",
@@ -108,7 +109,7 @@ async def test_valid_access_token_gives_its_claims(
 ) -> None:
     claims = await verifier_for(http).verify(f"Bearer {key.sign()}")
     assert isinstance(claims, Claims)
-    assert (claims.sub, claims.client_id, claims.username) == ("user-1", CLIENT_ID, "demo")
+    assert (claims.sub, claims.client_id, claims.username) == (USER_SUB, CLIENT_ID, "demo")
     assert claims.token_use == "access"
     assert claims.scope == "aws.cognito.signin.user.admin"
 
@@ -246,7 +247,7 @@ async def test_rotated_key_is_found_by_refetch(
     await verifier.verify(f"Bearer {key.sign()}")
     endpoint.keys.append(other_key)  # Cognito published a new key
     claims = await verifier.verify(f"Bearer {other_key.sign()}")
-    assert claims.sub == "user-1"
+    assert claims.sub == USER_SUB
     assert endpoint.fetches == 2
 
 
@@ -277,5 +278,5 @@ async def test_jwks_outage_is_recovered_from(
     verifier = verifier_for(http, min_refetch_seconds=0)
     await rejected(verifier, f"Bearer {key.sign()}")
     endpoint.status = 200
-    assert (await verifier.verify(f"Bearer {key.sign()}")).sub == "user-1"
+    assert (await verifier.verify(f"Bearer {key.sign()}")).sub == USER_SUB
     assert endpoint.fetches == 2

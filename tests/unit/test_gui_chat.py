@@ -245,14 +245,10 @@ def test_closing_ends_waits_and_closes_the_backends_in_use(h: Harness) -> None:
 
 
 def test_a_node_that_did_not_start_is_said_once_and_the_wait_goes_on(h: Harness) -> None:
-    h.aws.sends = [
-        Ticket(backend=AWS_TINYLLAMA, id="j", phase="starting", note="InsufficientInstanceCapacity")
-    ]
+    note = "the node did not start yet (InsufficientInstanceCapacity); the job stays queued"
+    h.aws.sends = [Ticket(backend=AWS_TINYLLAMA, id="j", phase="starting", note=note)]
     h.aws.responses = [Waiting("starting"), Waiting("starting"), Answer("late", None, None)]
     h.chat.send("Hello")
     notices = [text for (text,) in h.view.said("show_notice")]
-    assert notices == [
-        f"{AWS_TINYLLAMA}: the node did not start yet (InsufficientInstanceCapacity); "
-        "the prompt stays queued"
-    ]
+    assert notices == [f"{AWS_TINYLLAMA}: {note}"]
     assert h.view.pane[-1] == f"{AWS_TINYLLAMA}: late"

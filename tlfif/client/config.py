@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from tlfif.client.private_files import write_private_json
 from tlfif.errors import ConfigError
 
 DEFAULT_PROFILE = "local"
@@ -57,13 +58,11 @@ def load_profile(profile: str = DEFAULT_PROFILE) -> StackConfig:
 
 def save_profile(config: StackConfig, profile: str = DEFAULT_PROFILE) -> Path:
     path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         profiles = json.loads(path.read_text("utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         profiles = {}
     profiles[profile] = config.model_dump()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(profiles, indent=2), "utf-8")
-    tmp.replace(path)
+    # 0600 in a 0700 folder: a profile may hold the demo user's password.
+    write_private_json(path, profiles, indent=2)
     return path

@@ -47,3 +47,19 @@ def phase_of_pending(pending: Pending) -> JobPhase:
 
 def phase_of_accepted(accepted: Accepted) -> JobPhase:
     return "starting" if accepted.status == "starting" else "queued"
+
+
+# The owner's manual hold keeps the node stopped for everyone else: their prompts wait.
+HELD_NOTE = (
+    "the node is held stopped by the deployment's owner: the prompt is queued and waits "
+    "until the owner sends one or lifts the hold (or it expires)"
+)
+
+
+def accepted_note(accepted: Accepted) -> str | None:
+    """Why the node will not answer soon, in words, when the 202 says so; else None."""
+    if accepted.hold == "manual":
+        return HELD_NOTE
+    if accepted.node_error:
+        return f"the node did not start yet ({accepted.node_error}); the job stays queued"
+    return None

@@ -18,11 +18,30 @@ from tlfif.client.tokens import TokenFile, TokenSet
 REFRESH_MARGIN_SECONDS = 120.0
 
 
+class ChallengeAnswers(Protocol):
+    """Who answers Cognito's challenges during a password login (the CLI asks its user)."""
+
+    def new_password(self) -> str:
+        """A new password for a user whose password was set by an administrator."""
+        ...
+
+    def pair_authenticator(self, secret: str, uri: str) -> None:
+        """Show the secret (and its otpauth:// URI) to add to an authenticator app."""
+        ...
+
+    def authenticator_code(self) -> str:
+        """The current six-digit code of the user's authenticator app."""
+        ...
+
+
 class IdentityProvider(Protocol):
     """Where tokens come from (Cognito's InitiateAuth; a double in tests)."""
 
-    def password_login(self, username: str, password: str) -> TokenSet:
-        """Raises LoginFailed, ServiceUnreachable, Throttled or ConfigError."""
+    def password_login(
+        self, username: str, password: str, answers: ChallengeAnswers | None = None
+    ) -> TokenSet:
+        """Raises LoginFailed, ServiceUnreachable, Throttled or ConfigError; a challenge
+        (new password, MFA) is answered by `answers`, and without them is a LoginFailed."""
         ...
 
     def refresh(self, tokens: TokenSet) -> TokenSet:
@@ -42,8 +61,10 @@ class Session:
         self._provider = provider
         self._lock = threading.Lock()
 
-    def login(self, username: str, password: str) -> TokenSet:
-        tokens = self._provider.password_login(username, password)
+    def login(
+        self, username: str, password: str, answers: ChallengeAnswers | None = None
+    ) -> TokenSet:
+        tokens = self._provider.password_login(username, password, answers)
         self.store.save(self.profile, tokens)
         return tokens
 

@@ -7,13 +7,13 @@ created owner-only before anything is written to it, and nothing here prints the
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from tlfif.client.config import config_path
+from tlfif.client.private_files import write_private_json
 
 TOKEN_FILE_NAME = "tokens.json"
 
@@ -76,13 +76,4 @@ class TokenFile:
         return entries if isinstance(entries, dict) else {}
 
     def _write_all(self, entries: dict[str, object]) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        # Created 0600 by open(2) itself (O_EXCL, so a stale tmp file's wider mode is not
-        # reused): a chmod after writing would leave a window in which other users could
-        # read the tokens.
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entries, handle)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, entries)

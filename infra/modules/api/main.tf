@@ -51,13 +51,19 @@ locals {
     "POST /budget/resume" = true
     "GET /ping"           = false # uptime checks (the seed's API-005): no token
     "OPTIONS /{proxy+}"   = false # CORS preflights carry no token
-    # Anything else reaches the router too, which answers 404/405 in the contract's JSON.
-    "$default" = false
+    # No $default route: an unknown route gets API Gateway's own 404 and invokes nothing,
+    # so a stranger's made-up paths cost requests, not Lambda runs (ADR 0021).
   }
+  # The routes a stranger reaches without a token, each with a throttle of its own below
+  # the stage's (ADR 0021 sums what they can cost).
+  open_routes = concat(
+    [for key, needs_token in local.router_routes : key if !needs_token],
+    ["GET /queue-health"],
+  )
 }
 
 resource "aws_apigatewayv2_route" "router" {
-  # checkov:skip=CKV_AWS_309:GET /ping, OPTIONS preflights and $default (404/405 answers) carry no token by design; the other routes use the JWT authorizer
+  # checkov:skip=CKV_AWS_309:GET /ping and OPTIONS preflights carry no token by design (each throttled on its own); the other routes use the JWT authorizer
   for_each = local.router_routes
 
   api_id             = aws_apigatewayv2_api.this.id
@@ -84,6 +90,7 @@ resource "aws_cloudwatch_log_group" "access" {
 }
 
 resource "aws_apigatewayv2_stage" "this" {
+  # checkov:skip=CKV_AWS_76:the gateway's access log is a variable: it is written for every request, rejected ones too, so a flood of them costs ingestion no throttle bounds (ADR 0021); the router logs each request it serves
   api_id      = aws_apigatewayv2_api.this.id
   name        = "$default"
   auto_deploy = true
@@ -94,17 +101,34 @@ resource "aws_apigatewayv2_stage" "this" {
     detailed_metrics_enabled = true # per-route Latency, so each route gets its own alarm
   }
 
-  access_log_settings {
-    destination_arn = aws_cloudwatch_log_group.access.arn
-    # The contract's access-log fields, one JSON object per line; never a token or a body.
-    format = jsonencode({
-      requestId = "$context.requestId"
-      ip        = "$context.identity.sourceIp"
-      route     = "$context.routeKey"
-      status    = "$context.status"
-      latencyMs = "$context.responseLatency"
-      authError = "$context.authorizer.error"
-    })
+  dynamic "route_settings" {
+    for_each = toset(local.open_routes)
+    content {
+      route_key                = route_settings.value
+      throttling_burst_limit   = var.open_route_throttle_burst
+      throttling_rate_limit    = var.open_route_throttle_rate
+      detailed_metrics_enabled = true
+    }
+  }
+
+  # Written for every request, the 401s, 404s and 429s a stranger makes too: CloudWatch
+  # ingests each (~150 bytes) at USD 0.63/GB, bounded only by the account's 10,000 requests
+  # a second. Off where the owner's bill must stay bounded (prod); the router's own log has
+  # the same fields for every request it serves (ADR 0021).
+  dynamic "access_log_settings" {
+    for_each = var.access_log ? [1] : []
+    content {
+      destination_arn = aws_cloudwatch_log_group.access.arn
+      # The contract's access-log fields, one JSON object per line; never a token or a body.
+      format = jsonencode({
+        requestId = "$context.requestId"
+        ip        = "$context.identity.sourceIp"
+        route     = "$context.routeKey"
+        status    = "$context.status"
+        latencyMs = "$context.responseLatency"
+        authError = "$context.authorizer.error"
+      })
+    }
   }
 
   tags = { Name = var.name }

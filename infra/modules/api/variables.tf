@@ -52,3 +52,18 @@ variable "throttle_rate" {
   description = "Stage steady rate (requests/s)."
   type        = number
 }
+
+variable "open_route_throttle_rate" {
+  description = "Steady rate of each route that takes no token (requests per second)."
+  type        = number
+}
+
+variable "open_route_throttle_burst" {
+  description = "Burst limit of each route that takes no token."
+  type        = number
+}
+
+variable "access_log" {
+  description = "Whether the stage writes its access log (every request, rejected ones too)."
+  type        = bool
+}

@@ -13,7 +13,8 @@ resource "aws_cognito_user_pool" "this" {
   username_attributes      = ["email"]
   auto_verified_attributes = ["email"]
   deletion_protection      = "ACTIVE"
-  mfa_configuration        = "OPTIONAL"
+  # Required in prod: a stolen password alone must not stop the GPU or lift the budget hold.
+  mfa_configuration = var.mfa_required ? "ON" : "OPTIONAL"
 
   software_token_mfa_configuration {
     enabled = true
@@ -97,3 +98,11 @@ resource "aws_cognito_user_pool_client" "cli" {
 }
 
 data "aws_region" "this" {}
+
+# The deployment's owner (ADR 0021): only its members stop the node and lift holds. Add
+# yourself once: aws cognito-idp admin-add-user-to-group --group-name owner ...
+resource "aws_cognito_user_group" "owner" {
+  name         = var.owner_group
+  user_pool_id = aws_cognito_user_pool.this.id
+  description  = "Owns the TL-FIF deployment: stops the node, lifts holds"
+}

@@ -13,6 +13,17 @@ variable "desktop_callback_port" {
   type        = number
 }
 
+variable "mfa_required" {
+  description = "ON: every sign-in asks for a TOTP code (set up at the first sign-in); else OPTIONAL."
+  type        = bool
+}
+
+variable "owner_group" {
+  description = "The group whose members own the deployment (the router's TLFIF_ROUTER_OWNER_GROUP)."
+  type        = string
+  default     = "owner"
+}
+
 variable "access_token_minutes" {
   description = "Access (and ID) token lifetime in minutes."
   type        = number

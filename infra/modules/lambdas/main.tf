@@ -28,7 +28,7 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  # checkov:skip=CKV_AWS_115:reserved concurrency cannot be set on accounts at the default quota of 10; the stage throttle caps calls
+  # checkov:skip=CKV_AWS_115:reserved concurrency is set where it bounds a stranger (the router, ADR 0021); an account at the default quota of 10 cannot reserve any, and the guards run on schedules
   # checkov:skip=CKV_AWS_116:a failed async run is mailed by the lambda-errors alarm; a DLQ nobody reads adds nothing
   # checkov:skip=CKV_AWS_173:Lambda encrypts variables at rest with its own key; a CMK costs USD 1/month and adds a KMS call to every cold start
   # checkov:skip=CKV_AWS_272:code signing needs a Signer profile per deploy; the zips are built and deployed by the same owner
@@ -45,6 +45,9 @@ resource "aws_lambda_function" "this" {
   memory_size      = each.value.memory_mb
   timeout          = each.value.timeout_s
   publish          = true
+  # The most invocations of this function at once (-1: unreserved). On the router it bounds
+  # what a flood can run up; each long poll holds a slot for up to 25 s (ADR 0021).
+  reserved_concurrent_executions = each.value.reserved
 
   environment {
     variables = merge(

@@ -4,13 +4,14 @@ variable "name" {
 }
 
 variable "functions" {
-  description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables)."
+  description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables), reserved (concurrency; -1 unreserved)."
   type        = map(object({
     handler   = string
     memory_mb = number
     timeout_s = number
     in_vpc    = bool
     env       = map(string)
+    reserved  = optional(number, -1)
   }))
 }
 

@@ -70,13 +70,30 @@ resource "aws_iam_role" "node" {
   tags = { Name = "${var.name}-node" }
 }
 
-# SSM Session Manager (the only way in) and the agent's own registration.
-resource "aws_iam_role_policy_attachment" "ssm_core" {
-  role       = aws_iam_role.node.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
-
 data "aws_iam_policy_document" "node" {
+  # checkov:skip=CKV_AWS_111:the SSM agent's channel and message calls (ssmmessages, ec2messages, UpdateInstanceInformation) take no resource ARN; every other write names its own resource
+  # checkov:skip=CKV_AWS_356:the same calls: "*" is the only resource they accept (ssmmessages and ec2messages define no resource type)
+  # SSM Session Manager (the only way in) and the agent's own registration: what the agent
+  # needs, not AmazonSSMManagedInstanceCore, whose ssm:GetParameter* on * would let the
+  # node read every parameter of the account past ReadOwnSettings below.
+  statement {
+    sid = "SessionManager"
+    actions = [
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+      "ec2messages:AcknowledgeMessage",
+      "ec2messages:DeleteMessage",
+      "ec2messages:FailMessage",
+      "ec2messages:GetEndpoint",
+      "ec2messages:GetMessages",
+      "ec2messages:SendReply",
+    ]
+    resources = ["*"] # these calls take no resource ARN
+  }
+
   statement {
     sid       = "ReadOwnSettings"
     actions   = ["ssm:GetParametersByPath", "ssm:GetParameter"]
