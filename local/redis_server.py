@@ -30,7 +30,7 @@ def redis_binary() -> str:
 
 
 def start_redis(port: int, env: Mapping[str, str], run_dir: Path) -> tuple[ChildProcess, str]:
-    """redis-server on 127.0.0.1:`port` with a fresh password, nothing persisted; returns
+    """redis-server on 127.0.0.1:`port` with a fresh password, append-only; returns
     it and its redis:// URL once it answers PING."""
     password = secrets.token_urlsafe(18)
     # In a file, not on the command line, so `ps` does not show the password.
@@ -38,7 +38,9 @@ def start_redis(port: int, env: Mapping[str, str], run_dir: Path) -> tuple[Child
     config.touch(mode=0o600)
     config.write_text(
         f"port {port}\nbind 127.0.0.1\nrequirepass {password}\n"
-        f'save ""\nappendonly no\ndir "{run_dir}"\n',
+        # Append-only, fsync each second: a Redis restart loses at most a second of queue
+        # (ADR 0022); replies are in S3 whatever happens.
+        f'save ""\nappendonly yes\nappendfsync everysec\ndir "{run_dir}"\n',
         "utf-8",
     )
     server = ChildProcess("redis", [redis_binary(), str(config)], env, run_dir)

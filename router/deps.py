@@ -43,6 +43,9 @@ class RouterDeps:
     verifier: Verifier | None = None
     # Defaults to common.redis_url; tests point it elsewhere.
     redis: Callable[[], RedisClient] | None = None
+    # The long poll's client for blocking reads; by default one on common.redis_url, or, where
+    # `redis` is given alone, that one (fakeredis blocks without sockets).
+    blocking_redis: Callable[[], RedisClient] | None = None
     # Seconds since the epoch, for the rate limits; tests replay minutes with a fake one.
     clock: Callable[[], float] = time.time
 
@@ -50,6 +53,18 @@ class RouterDeps:
         if self.redis is not None:
             return self.redis()
         return connect(self.common.redis_url, cluster=self.common.redis_cluster)
+
+    def connect_blocking_redis(self) -> RedisClient | None:
+        """The client for the long poll's blocking read (None: the one client serves)."""
+        if self.blocking_redis is not None:
+            return self.blocking_redis()
+        if self.redis is not None:
+            return None
+        return connect(
+            self.common.redis_url,
+            cluster=self.common.redis_cluster,
+            blocking_seconds=self.settings.max_wait_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,7 @@ def rate_limits(settings: RouterSettings) -> dict[str, list[Limit]]:
 @asynccontextmanager
 async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
     redis = deps.connect_redis()
+    blocking = deps.connect_blocking_redis()
     registry = NodeRegistry(redis)
     try:
         yield Services(
@@ -90,6 +106,7 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
                 redis,
                 job_ttl_seconds=deps.common.job_ttl_seconds,
                 user_pending_cap=deps.settings.user_pending_cap,
+                blocking=blocking,
             ),
             registry=registry,
             waker=NodeWaker(
@@ -106,6 +123,8 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
         )
     finally:
         await redis.aclose()
+        if blocking is not None:
+            await blocking.aclose()
 
 
 def services(request: Request) -> Services:

@@ -1,4 +1,5 @@
-"""GET /result/{id}: the reply once it exists, else where the job is; ?wait long-polls.
+"""GET /result/{id}: the reply once it exists, else where the job is; ?wait long-polls. A
+reply is found in S3, the durable record, even when Redis has lost the job.
 
 Waiting follows the contract: check for the reply, wait for the done signal, check again;
 any number of waiters on one id all wake. An unknown id and another user's id get the same
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from router.deps import Services, caller, services
 from router.inputs import wait_seconds
 from tlfif import keys
-from tlfif.contracts import NodePhase, Owner, Pending, Reply
+from tlfif.contracts import NodePhase, Owner, Pending, Reply, reply_key_for
 from tlfif.delivery import answer_if_expired
 from tlfif.errors import JobNotFound, TlfifError
 
@@ -29,8 +30,18 @@ async def result(request: Request) -> Response:
     found = services(request)
     wait = wait_seconds(request, found.settings.max_wait_seconds)
     job_id = request.path_params["id"]
-    owner = await found.queue.owner(job_id) if keys.is_job_id(job_id) else None
-    if owner is None or owner.sub != claims.sub:
+    if not keys.is_job_id(job_id):
+        raise JobNotFound(NOT_FOUND)
+    owner = await found.queue.owner(job_id)
+    if owner is None:
+        # Redis may have lost the job's record (a restart without persistence, a failover):
+        # S3 is the durable record, and the key names the caller, so it may only ever find
+        # the caller's own reply.
+        stored = await asyncio.to_thread(found.replies.get_reply, reply_key_for(claims.sub, job_id))
+        if stored is None:
+            raise JobNotFound(NOT_FOUND)
+        return JSONResponse(stored.model_dump(mode="json"))
+    if owner.sub != claims.sub:
         raise JobNotFound(NOT_FOUND)
     reply = await _reply(found, job_id, owner)
     if reply is not None:

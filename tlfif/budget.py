@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 
 from tlfif import keys
+from tlfif.errors import QueueUnavailable
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, NodeFleet
 from tlfif.redis_conn import RedisClient, queue_errors
@@ -19,6 +20,9 @@ from tlfif.redis_conn import RedisClient, queue_errors
 log = logging.getLogger(__name__)
 
 BUDGET_STOPS_METRIC = "BudgetStops"
+# The hold is written after the stop: tries, and the pause growing by this much each time.
+HOLD_TRIES = 4
+HOLD_PAUSE_SECONDS = 0.5
 # The router's short EC2-state cache: /status shows "stopping" at once.
 STOPPING_CACHE_SECONDS = 15
 
@@ -36,19 +40,39 @@ def seconds_until_month_turns(now: datetime) -> int:
 
 
 async def enforce_budget(
-    registry: NodeRegistry, fleet: NodeFleet, metrics: Metrics, now: datetime
+    registry: NodeRegistry,
+    fleet: NodeFleet,
+    metrics: Metrics,
+    now: datetime,
+    *,
+    hold_tries: int = HOLD_TRIES,
+    hold_pause_seconds: float = HOLD_PAUSE_SECONDS,
 ) -> list[str]:
-    """Set the budget hold until the month turns, then stop every running tagged instance.
+    """Stop every running tagged instance, then set the budget hold until the month turns.
 
-    The hold comes first, so no start slips in between. Safe to repeat: the hold's expiry
-    is the same instant, and nothing running means nothing stopped. Returns the ids stopped.
+    The stop comes first: with Redis down at the breach, a hold-first order would leave the
+    GPU running until the idle-miss alarm. The hold is then retried; if Redis stays down it
+    raises QueueUnavailable, so the budget killer's run fails and is retried (a start that
+    slipped in meanwhile is stopped again then). Safe to repeat: the hold's expiry is the same
+    instant, and nothing running means nothing stopped. Returns the ids stopped.
     """
-    await registry.set_hold("budget", seconds_until_month_turns(now))
     stopped = await asyncio.to_thread(fleet.stop_all_running)
     if stopped:
-        await registry.remember_ec2_state("stopping", STOPPING_CACHE_SECONDS)
         log.warning("budget reached: node stopped", extra={"instances": stopped})
     metrics.count(BUDGET_STOPS_METRIC, len(stopped))
+    for attempt in range(1, hold_tries + 1):
+        try:
+            await registry.set_hold("budget", seconds_until_month_turns(now))
+            if stopped:
+                await registry.remember_ec2_state("stopping", STOPPING_CACHE_SECONDS)
+            break
+        except QueueUnavailable as exc:
+            log.error(
+                "budget hold not recorded yet", extra={"attempt": attempt, "error": exc.message}
+            )
+            if attempt == hold_tries:
+                raise
+            await asyncio.sleep(hold_pause_seconds * attempt)
     return stopped
 
 

@@ -41,14 +41,20 @@ class JobQueue:
         *,
         job_ttl_seconds: int = 300,
         user_pending_cap: int = 0,
+        blocking: RedisClient | None = None,
     ) -> None:
         self.redis = redis
+        # Blocking reads (claims, the done signal's long poll) on a client of their own,
+        # whose reads may wait that long (redis_conn.connect(blocking_seconds=...)); the
+        # same client where one serves both (tests).
+        self.blocking = blocking or redis
         self.job_ttl_seconds = job_ttl_seconds
         self.user_pending_cap = user_pending_cap
         self._enqueue = load_script(redis, "enqueue")
         self._claim = load_script(redis, "claim")
         self._ack = load_script(redis, "ack")
         self._requeue = load_script(redis, "requeue")
+        self._release = load_script(redis, "release")
 
     async def enqueue(self, job: Job, idempotency_key: str | None = None) -> Enqueued:
         """Queue `job`; with an idempotency key seen before, return the first job's id."""
@@ -89,7 +95,7 @@ class JobQueue:
         """Move the oldest pending id into `node`'s in-flight list (BLMOVE), or None."""
         with queue_errors():
             # Redis takes a fractional timeout (>= 6.0); redis-py's stub says int.
-            job_id = await self.redis.blmove(
+            job_id = await self.blocking.blmove(
                 keys.PENDING,
                 keys.inflight(node),
                 timeout,  # type: ignore[arg-type]
@@ -117,6 +123,18 @@ class JobQueue:
     async def reclaim(self, node: str) -> int:
         """At a watcher's start: its own in-flight jobs go back to run next."""
         return int(await self._requeue_node(node, force=True))
+
+    async def release(self, node: str) -> int:
+        """A stopping node gives back the jobs it could not finish: to run next, each with
+        the rest of its own lifetime (not the in-flight hour), so each is answered in time:
+        by the next node, or as expired."""
+        return int(
+            await self._call(
+                self._release,
+                [keys.inflight(node), keys.PENDING],
+                [keys.job(""), self.job_ttl_seconds * 1000, now_ms()],
+            )
+        )
 
     async def requeue_orphans(self) -> dict[str, int]:
         """Requeue in-flight jobs of every node whose heartbeat lapsed."""
@@ -172,7 +190,7 @@ class JobQueue:
         with queue_errors():
             if timeout <= 0:
                 return bool(await self.redis.exists(keys.done(job_id)))
-            moved = await self.redis.blmove(
+            moved = await self.blocking.blmove(
                 keys.done(job_id),
                 keys.done(job_id),
                 timeout,  # type: ignore[arg-type]

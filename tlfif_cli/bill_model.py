@@ -96,6 +96,7 @@ class Deployment:
     ami_keep: int = 2
     redis_mode: str = "serverless"
     redis_node_type: str = "cache.t4g.micro"
+    redis_node_replicas: int = 0  # node mode: 1 keeps pending jobs across a failover (ADR 0022)
     router_ec2_path: str = "dualstack"
     availability_zones: int = 2
     router_memory_mb: int = 512
@@ -214,7 +215,11 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
 def _redis_lines(d: Deployment, usage: Usage, check_runs: float) -> list[Line]:
     if d.redis_mode == "node":
         meter = f"elasticache.node.valkey.{d.redis_node_type}.hour"
-        return [Line(f"Redis node {d.redis_node_type}", meter, idle=HOURS_PER_MONTH)]
+        lines = [Line(f"Redis node {d.redis_node_type}", meter, idle=HOURS_PER_MONTH)]
+        if d.redis_node_replicas:
+            replicas = d.redis_node_replicas * HOURS_PER_MONTH
+            lines.append(Line(f"Redis replica {d.redis_node_type}", meter, idle=replicas))
+        return lines
     ecpu_session = usage.node_hours * 3600 * NODE_ECPU_PER_SECOND
     return [
         Line(

@@ -57,7 +57,7 @@ class Consumer:
                 self.idle.job_finished(await self._answer(job_id))
             elif retry_in:
                 # Outside the gate, so a stop decision never waits on a backoff.
-                await asyncio.sleep(retry_in)
+                await self.health.pause(retry_in)
 
     async def _claim(self) -> tuple[str | None, float]:
         """The next job id (or None when the wait ran out), and how long to back off."""
@@ -77,6 +77,6 @@ class Consumer:
         try:
             return await self.runner.answer(job_id)
         except asyncio.CancelledError:
-            # Cut off by the shutdown grace: the id stays in flight for the next start.
+            # Cut off by the shutdown grace: the node gives the job back (JobQueue.release).
             log_event(log, "job_abandoned", logging.WARNING, jobId=job_id)
             raise

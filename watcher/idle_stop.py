@@ -73,7 +73,7 @@ class IdleStopper:
         except QueueUnavailable as exc:
             delay = self.backoff.next_delay()
             self.health.failed(exc, delay)
-            await asyncio.sleep(delay)  # the timer stays expired: try again after this
+            await self.health.pause(delay)  # the timer stays expired: try again after this
             return False
         self.backoff.reset()
         self.health.answered()

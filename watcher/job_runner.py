@@ -222,4 +222,4 @@ class JobRunner:
             else:
                 self.health.answered()
                 return result
-            await asyncio.sleep(delay)
+            await self.health.pause(delay)

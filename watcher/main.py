@@ -55,6 +55,11 @@ async def serve(common: CommonSettings, settings: WatcherSettings) -> int:
     if not node_id:
         node_id = await asyncio.to_thread(self_stop.instance_id)
     redis = connect(common.redis_url, cluster=common.redis_cluster)
+    claims = connect(
+        common.redis_url,
+        cluster=common.redis_cluster,
+        blocking_seconds=settings.claim_timeout_seconds,
+    )
     engine = EngineClient.from_settings(settings)
     ports = NodePorts(
         store=S3ReplyStore(common.bucket, common.region),
@@ -62,7 +67,7 @@ async def serve(common: CommonSettings, settings: WatcherSettings) -> int:
         marker=SsmReadinessMarker(common.region, settings.ready_parameter_prefix),
         metrics=EmfMetrics(SERVICE),
     )
-    queue = JobQueue(redis, job_ttl_seconds=common.job_ttl_seconds)
+    queue = JobQueue(redis, job_ttl_seconds=common.job_ttl_seconds, blocking=claims)
     node = WatcherNode(settings, node_id, queue, NodeRegistry(redis), engine, ports)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -72,4 +77,5 @@ async def serve(common: CommonSettings, settings: WatcherSettings) -> int:
     finally:
         await engine.aclose()
         await redis.aclose()
+        await claims.aclose()
     return EXIT_FAILED if reason == "engine_failed_running" else EXIT_OK

@@ -143,7 +143,7 @@ class WatcherNode:
             except QueueUnavailable as exc:
                 delay = backoff.next_delay()
                 self.health.failed(exc, delay)
-                await asyncio.sleep(delay)
+                await self.health.pause(delay)
                 continue
             self.health.answered()
             log_event(log, "inflight_reclaimed", count=moved)
@@ -201,13 +201,20 @@ class WatcherNode:
         return "engine_failed" if failed in done else "shutdown"
 
     async def _drain(self, workers: list[asyncio.Task[None]]) -> None:
-        """Let running jobs finish; after the grace, what is left stays in flight and is
-        reclaimed at the next start."""
+        """Let running jobs finish; after the grace, what is left goes back to the queue
+        with the rest of its lifetime (JobQueue.release): answered by the next node, or as
+        expired, never left in flight for an hour behind a node that stays down."""
         grace = self.settings.shutdown_grace_seconds
         _, unfinished = await asyncio.wait(workers, timeout=grace) if workers else (set(), set())
         await cancel_all(unfinished)
         if unfinished:
-            log_event(log, "drain_timeout", logging.WARNING, graceSeconds=grace)
+            try:
+                released = await self.queue.release(self.node_id)
+            except QueueUnavailable as exc:
+                # Left in flight: the reaper requeues them once this heartbeat lapses.
+                log_event(log, "release_failed", logging.WARNING, error=exc.message)
+                released = 0
+            log_event(log, "drain_timeout", logging.WARNING, graceSeconds=grace, released=released)
 
     async def _unless_shutdown(self, work: Coroutine[Any, Any, T]) -> T | None:
         """`work`'s result, or None if a shutdown was requested first (work is cancelled)."""

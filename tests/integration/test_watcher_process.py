@@ -22,7 +22,7 @@ import pytest
 
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.moto_server import REGION
-from tests.fixtures.redis_servers import RedisServer, free_port
+from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_port
 from tlfif import keys
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.contracts import InferRequest, Job
@@ -62,7 +62,7 @@ def watcher_env(
 
 @pytest.fixture
 async def redis(redis_server: RedisServer) -> AsyncIterator[RedisClient]:
-    client = connect(redis_server.url)
+    client = connect(redis_server.url, blocking_seconds=TEST_BLOCK_SECONDS)
     yield client
     await client.aclose()
 

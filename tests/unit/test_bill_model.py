@@ -82,6 +82,17 @@ def test_node_mode_redis_costs_a_node_all_month(prices: PriceTable) -> None:
     assert [line.idle for line in redis] == [HOURS_PER_MONTH]
 
 
+def test_a_node_mode_replica_costs_a_second_node_all_month(prices: PriceTable) -> None:
+    one, two = (
+        Deployment(redis_mode="node", redis_node_replicas=replicas) for replicas in (0, 1)
+    )
+    alone, paired = (
+        estimate(tlfif_lines(d, Usage()), prices, Usage(), free_tier=False) for d in (one, two)
+    )
+    node = prices.usd("elasticache.node.valkey.cache.t4g.micro.hour") / prices.usd_per_eur
+    assert paired.idle_floor_eur - alone.idle_floor_eur == pytest.approx(HOURS_PER_MONTH * node)
+
+
 def test_cost_explorer_requests_follow_the_tfvars_interval() -> None:
     lines = tlfif_lines(Deployment(cost_publish_hours=8), Usage())
     (ce,) = [line for line in lines if line.meter == "cost_explorer.request"]

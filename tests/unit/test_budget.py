@@ -9,6 +9,7 @@ import fakeredis
 import pytest
 
 from tests.doubles.cloud import MetricsDouble
+from tests.fixtures.redis_servers import free_port
 from tlfif import keys
 from tlfif.budget import (
     enforce_budget,
@@ -16,7 +17,9 @@ from tlfif.budget import (
     lift_budget_hold,
     seconds_until_month_turns,
 )
+from tlfif.errors import QueueUnavailable
 from tlfif.nodes import NodeRegistry
+from tlfif.redis_conn import connect
 
 
 @pytest.mark.parametrize(
@@ -62,6 +65,18 @@ async def test_enforce_sets_the_hold_until_the_turn_and_stops_everything(
     # Again: nothing more to stop, the hold as it was.
     assert await enforce_budget(registry, fleet, metrics, now) == []
     assert metrics.counts == {"BudgetStops": 2.0}
+
+
+@pytest.mark.anyio
+async def test_with_redis_down_at_the_breach_the_gpu_stops_first_and_the_run_fails() -> None:
+    closed = NodeRegistry(connect(f"redis://127.0.0.1:{free_port()}/0"))
+    metrics, fleet = MetricsDouble(), FleetDouble(["i-a"])
+    with pytest.raises(QueueUnavailable):
+        await enforce_budget(
+            closed, fleet, metrics, datetime.now(UTC), hold_tries=2, hold_pause_seconds=0.01
+        )
+    assert fleet.running == []  # stopped before the hold was even tried
+    await closed.redis.aclose()
 
 
 @pytest.mark.anyio
