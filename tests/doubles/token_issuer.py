@@ -59,9 +59,7 @@ class SigningKeyDouble:
         return {**key, "kid": self.kid, "use": "sig"}
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return str(
-            jwt.encode(claims, self._signer, algorithm="RS256", headers={"kid": self.kid})
-        )
+        return str(jwt.encode(claims, self._signer, algorithm="RS256", headers={"kid": self.kid}))
 
 
 class TokenIssuerDouble:

@@ -83,9 +83,7 @@ def test_node_mode_redis_costs_a_node_all_month(prices: PriceTable) -> None:
 
 
 def test_a_node_mode_replica_costs_a_second_node_all_month(prices: PriceTable) -> None:
-    one, two = (
-        Deployment(redis_mode="node", redis_node_replicas=replicas) for replicas in (0, 1)
-    )
+    one, two = (Deployment(redis_mode="node", redis_node_replicas=replicas) for replicas in (0, 1))
     alone, paired = (
         estimate(tlfif_lines(d, Usage()), prices, Usage(), free_tier=False) for d in (one, two)
     )
