@@ -32,7 +32,7 @@ locals {
       memory_mb = var.router_memory_mb
       timeout_s = 30
       in_vpc    = true
-      env       = {
+      env = {
         TLFIF_ROUTER_COGNITO_ISSUER       = module.identity.issuer
         TLFIF_ROUTER_CLIENT_IDS           = join(",", module.identity.client_ids)
         TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS = "true"
@@ -67,7 +67,7 @@ locals {
       memory_mb = 256
       timeout_s = 10
       in_vpc    = true
-      env       = {
+      env = {
         TLFIF_COST_BUDGET_NAME                 = local.budget_name
         TLFIF_COST_EXPLORER_MIN_INTERVAL_HOURS = tostring(var.cost_publish_hours)
         TLFIF_COST_USD_TO_EUR                  = format("%.4f", 1 / var.usd_per_eur)
@@ -110,6 +110,7 @@ module "redis" {
   name                = local.name
   mode                = var.redis_mode
   node_type           = var.redis_node_type
+  node_replicas       = var.redis_node_replicas
   max_ecpu_per_second = var.redis_max_ecpu_per_second
   subnet_ids          = module.network.private_subnet_ids
   security_group_id   = module.network.redis_security_group_id
@@ -130,7 +131,7 @@ module "node" {
   models_bucket_arn  = module.storage.models_bucket_arn
   redis_url          = module.redis.url
   log_retention_days = var.log_retention_days
-  node_env           = merge(local.common_env, {
+  node_env = merge(local.common_env, {
     TLFIF_WATCHER_READY_PARAMETER_PREFIX = local.ready_prefix
   })
 }

@@ -60,7 +60,7 @@ output "alarm_names" {
 
 output "prune_settings" {
   description = "What infra/scripts/prune.py keeps: AMIs and Lambda versions."
-  value       = {
+  value = {
     ami_parameter_name   = var.ami_parameter_name
     ami_keep             = var.ami_keep
     lambda_keep_versions = var.lambda_keep_versions

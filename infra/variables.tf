@@ -86,6 +86,15 @@ variable "redis_node_type" {
   type        = string
 }
 
+variable "redis_node_replicas" {
+  description = "node mode only: 0 (a node restart loses the pending jobs) or 1 (a replica in another AZ keeps them across a failover, at a second node's price). ADR 0022."
+  type        = number
+  validation {
+    condition     = contains([0, 1], var.redis_node_replicas)
+    error_message = "redis_node_replicas must be 0 or 1."
+  }
+}
+
 variable "redis_max_ecpu_per_second" {
   description = "Serverless only: ECPU/s ceiling, a cost cap that throttles and never evicts."
   type        = number

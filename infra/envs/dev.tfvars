@@ -14,6 +14,7 @@ ami_keep            = 2
 
 redis_mode                = "serverless"
 redis_node_type           = "cache.t4g.micro"
+redis_node_replicas       = 0
 redis_max_ecpu_per_second = 5000
 
 lambda_zip_dir          = "../dist/lambda"
@@ -30,9 +31,9 @@ open_route_throttle_rate  = 1
 open_route_throttle_burst = 2
 # Concurrent router runs at most; -1 unreserved (needs an account quota of at least 110 to set).
 # The gateway's access log: on (every rejected request would cost ingestion; ADR 0021).
-api_access_log = true
+api_access_log              = true
 router_reserved_concurrency = -1
-latency_alarm_ms   = 300
+latency_alarm_ms            = 300
 
 desktop_callback_port = 53682
 cognito_domain_prefix = "tl-fif-dev-change-me"

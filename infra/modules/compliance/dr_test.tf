@@ -19,7 +19,7 @@ resource "aws_ssm_document" "dr_test" {
     schemaVersion = "0.3"
     description   = "Boot the current node AMI, wait for readiness, terminate."
     assumeRole    = "{{ AutomationAssumeRole }}"
-    parameters    = {
+    parameters = {
       AutomationAssumeRole = { type = "String", default = aws_iam_role.dr_test[0].arn }
       ReadyTimeoutSeconds  = { type = "Integer", default = 900 }
     }
@@ -28,15 +28,15 @@ resource "aws_ssm_document" "dr_test" {
         name      = "launch"
         action    = "aws:executeAwsApi"
         onFailure = "Abort"
-        inputs    = {
-          Service           = "ec2"
-          Api               = "RunInstances"
-          MinCount          = 1
-          MaxCount          = 1
-          LaunchTemplate    = { LaunchTemplateId = var.launch_template_id, Version = "$Latest" }
+        inputs = {
+          Service        = "ec2"
+          Api            = "RunInstances"
+          MinCount       = 1
+          MaxCount       = 1
+          LaunchTemplate = { LaunchTemplateId = var.launch_template_id, Version = "$Latest" }
           TagSpecifications = [{
             ResourceType = "instance"
-            Tags         = [
+            Tags = [
               { Key = var.node_tag_key, Value = local.dr_tag_value },
               { Key = "Name", Value = "${var.name}-dr-test" },
             ]
@@ -48,9 +48,9 @@ resource "aws_ssm_document" "dr_test" {
         name      = "waitReady"
         action    = "aws:executeScript"
         onFailure = "step:terminate"
-        inputs    = {
-          Runtime      = "python3.11"
-          Handler      = "wait_ready"
+        inputs = {
+          Runtime = "python3.11"
+          Handler = "wait_ready"
           InputPayload = {
             name    = "${var.ready_parameter_prefix}{{ launch.InstanceId }}"
             timeout = "{{ ReadyTimeoutSeconds }}"
@@ -77,7 +77,7 @@ resource "aws_ssm_document" "dr_test" {
         action    = "aws:executeAwsApi"
         onFailure = "Abort"
         isEnd     = true
-        inputs    = {
+        inputs = {
           Service     = "ec2"
           Api         = "TerminateInstances"
           InstanceIds = ["{{ launch.InstanceId }}"]
@@ -124,8 +124,8 @@ data "aws_iam_policy_document" "dr_test" {
   # RunInstances authorises every resource it touches; all are named, and only launches from
   # the node's template are allowed.
   statement {
-    sid       = "LaunchFromTemplate"
-    actions   = ["ec2:RunInstances"]
+    sid     = "LaunchFromTemplate"
+    actions = ["ec2:RunInstances"]
     resources = [
       "arn:${local.partition}:ec2:${local.region}:${local.account}:instance/*",
       "arn:${local.partition}:ec2:${local.region}:${local.account}:volume/*",

@@ -10,7 +10,7 @@ data "aws_partition" "this" {}
 
 locals {
   account     = data.aws_caller_identity.this.account_id
-  region      = data.aws_region.this.region
+  region      = data.aws_region.this.name
   partition   = data.aws_partition.this.partition
   need_bucket = var.enable_cloudtrail || var.enable_config_rules
   bucket_name = "${var.name}-audit-${local.account}"
@@ -123,8 +123,8 @@ data "aws_iam_policy_document" "audit" {
   }
 
   statement {
-    sid       = "ServicesWrite"
-    actions   = ["s3:PutObject"]
+    sid     = "ServicesWrite"
+    actions = ["s3:PutObject"]
     resources = [
       "${aws_s3_bucket.audit[0].arn}/AWSLogs/${local.account}/*",
     ]

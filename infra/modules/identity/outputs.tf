@@ -30,5 +30,5 @@ output "cli_client_id" {
 
 output "hosted_ui_domain" {
   description = "Hosted UI base URL."
-  value       = "https://${aws_cognito_user_pool_domain.this.domain}.auth.${data.aws_region.this.region}.amazoncognito.com"
+  value       = "https://${aws_cognito_user_pool_domain.this.domain}.auth.${data.aws_region.this.name}.amazoncognito.com"
 }

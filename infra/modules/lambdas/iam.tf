@@ -53,7 +53,7 @@ data "aws_iam_policy_document" "this" {
     for_each = each.value.in_vpc ? [1] : []
     content {
       # What Lambda needs to attach its ENIs; these EC2 calls take no resource ARN.
-      sid     = "VpcNetworkInterfaces"
+      sid = "VpcNetworkInterfaces"
       actions = [
         "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",

@@ -9,7 +9,7 @@ data "aws_caller_identity" "this" {}
 data "aws_partition" "this" {}
 
 locals {
-  region    = data.aws_region.this.region
+  region    = data.aws_region.this.name
   account   = data.aws_caller_identity.this.account_id
   partition = data.aws_partition.this.partition
   # botocore reads AWS_USE_DUALSTACK_ENDPOINT: EC2 and S3 are then reached over IPv6 through

@@ -5,7 +5,7 @@ variable "name" {
 
 variable "functions" {
   description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables), reserved (concurrency; -1 unreserved)."
-  type        = map(object({
+  type = map(object({
     handler   = string
     memory_mb = number
     timeout_s = number

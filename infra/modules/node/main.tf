@@ -14,7 +14,7 @@ locals {
   env_path   = "/${var.name}/node/env"
   ready_path = "/${var.name}/ready"
   account    = data.aws_caller_identity.this.account_id
-  region     = data.aws_region.this.region
+  region     = data.aws_region.this.name
   partition  = data.aws_partition.this.partition
   log_groups = {
     watcher = "/${var.name}/node/watcher"
@@ -95,9 +95,14 @@ data "aws_iam_policy_document" "node" {
   }
 
   statement {
-    sid       = "ReadOwnSettings"
-    actions   = ["ssm:GetParametersByPath", "ssm:GetParameter"]
-    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${local.env_path}*"]
+    sid     = "ReadOwnSettings"
+    actions = ["ssm:GetParametersByPath", "ssm:GetParameter"]
+    # The path itself (GetParametersByPath) and what is under it; `env*` would also match a
+    # sibling such as .../node/envoy.
+    resources = [
+      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${local.env_path}",
+      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter${local.env_path}/*",
+    ]
   }
 
   statement {
@@ -130,7 +135,7 @@ data "aws_iam_policy_document" "node" {
   }
 
   statement {
-    sid     = "Logs"
+    sid = "Logs"
     actions = [
       "logs:CreateLogStream",
       "logs:PutLogEvents",
@@ -227,7 +232,7 @@ resource "aws_launch_template" "node" {
 
   tag_specifications {
     resource_type = "instance"
-    tags          = merge(data.aws_default_tags.this.tags, {
+    tags = merge(data.aws_default_tags.this.tags, {
       Name               = "${var.name}-node"
       (var.node_tag_key) = var.node_tag_value
       "tlfif-env-path"   = local.env_path
@@ -248,16 +253,17 @@ resource "aws_launch_template" "node" {
 }
 
 resource "aws_instance" "node" {
+  # checkov:skip=CKV_AWS_8:the launch template encrypts the root volume; a root_block_device here breaks resolve:ssm: AMIs (terraform-provider-aws #43488)
   launch_template {
     id      = aws_launch_template.node.id
     version = aws_launch_template.node.latest_version
   }
 
-  # The instance is started by the router and stops itself; OpenTofu must not fight that,
-  # nor replace the node because a newer template version exists (an AMI roll-forward is an
-  # explicit `-replace`, README "Deploy").
+  # The instance is started by the router and stops itself; aws_instance never manages
+  # that state, so only the template is ignored: a newer template version must not replace
+  # the node (an AMI roll-forward is an explicit `-replace`, README "Deploy").
   lifecycle {
-    ignore_changes = [launch_template, instance_state]
+    ignore_changes = [launch_template]
   }
 
   # The same as the template says; repeated so nothing reading the instance alone can doubt it.
@@ -272,15 +278,9 @@ resource "aws_instance" "node" {
     instance_metadata_tags      = "enabled"
   }
 
-  root_block_device {
-    tags                  = merge(data.aws_default_tags.this.tags, { Name = "${var.name}-node-root" })
-    volume_type           = "gp3"
-    volume_size           = var.root_volume_gb
-    iops                  = 3000
-    throughput            = 125
-    encrypted             = true
-    delete_on_termination = true
-  }
+  # No root_block_device: the template's block_device_mappings sets the root volume, and
+  # the block makes the provider call DescribeImages on the template's `resolve:ssm:` AMI
+  # string, which fails with InvalidAMIID.Malformed (terraform-provider-aws #43488).
 
   tags = {
     Name               = "${var.name}-node"

@@ -150,7 +150,7 @@ resource "aws_cloudwatch_metric_alarm" "redis_memory" {
 }
 
 locals {
-  gpu             = { InstanceId = var.instance_id }
+  gpu = { InstanceId = var.instance_id }
   latency_metrics = concat(
     [for k, r in local.short_routes : ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.stage, "Method", r.method, "Resource", r.resource, { stat = "p95", label = "${r.method} ${r.resource}" }]],
     [["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.stage, "Method", "GET", "Resource", "/result/{id}", { stat = "p95", label = "GET /result/{id} (long poll)", yAxis = "right" }]],
@@ -158,24 +158,24 @@ locals {
 
   widgets = [
     {
-      type       = "metric", x = 0, y = 0, width = 12, height = 6
+      type = "metric", x = 0, y = 0, width = 12, height = 6
       properties = {
-        title       = "GPU utilisation %"
-        region      = var.region
-        view        = "timeSeries"
-        metrics     = [["CWAgent", "nvidia_smi_utilization_gpu", "InstanceId", var.instance_id, { stat = "Maximum" }]]
-        yAxis       = { left = { min = 0, max = 100 } }
+        title   = "GPU utilisation %"
+        region  = var.region
+        view    = "timeSeries"
+        metrics = [["CWAgent", "nvidia_smi_utilization_gpu", "InstanceId", var.instance_id, { stat = "Maximum" }]]
+        yAxis   = { left = { min = 0, max = 100 } }
         annotations = {
           horizontal = [{ label = "idle-miss: below 1 % for ${var.idle_miss_minutes} min stops the node", value = 1 }]
         }
       }
     },
     {
-      type       = "metric", x = 12, y = 0, width = 12, height = 6
+      type = "metric", x = 12, y = 0, width = 12, height = 6
       properties = {
-        title   = "VRAM"
-        region  = var.region
-        view    = "timeSeries"
+        title  = "VRAM"
+        region = var.region
+        view   = "timeSeries"
         metrics = [
           ["CWAgent", "nvidia_smi_utilization_memory", "InstanceId", var.instance_id, { stat = "Maximum", label = "memory utilisation %" }],
           ["CWAgent", "nvidia_smi_memory_used", "InstanceId", var.instance_id, { stat = "Maximum", label = "used MiB", yAxis = "right" }],
@@ -183,7 +183,7 @@ locals {
       }
     },
     {
-      type       = "metric", x = 0, y = 6, width = 12, height = 6
+      type = "metric", x = 0, y = 6, width = 12, height = 6
       properties = {
         title   = "Queue depth (pending jobs)"
         region  = var.region
@@ -192,12 +192,12 @@ locals {
       }
     },
     {
-      type       = "metric", x = 12, y = 6, width = 12, height = 6
+      type = "metric", x = 12, y = 6, width = 12, height = 6
       properties = {
-        title       = "p95 latency per route (ms)"
-        region      = var.region
-        view        = "timeSeries"
-        metrics     = local.latency_metrics
+        title   = "p95 latency per route (ms)"
+        region  = var.region
+        view    = "timeSeries"
+        metrics = local.latency_metrics
         annotations = {
           horizontal = [
             { label = "p95 alarm, short routes", value = var.latency_alarm_ms },
@@ -207,7 +207,7 @@ locals {
       }
     },
     {
-      type       = "metric", x = 0, y = 12, width = 24, height = 6
+      type = "metric", x = 0, y = 12, width = 24, height = 6
       properties = {
         title   = "CurrentSpendEUR (month to date)"
         region  = var.region

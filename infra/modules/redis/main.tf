@@ -7,9 +7,17 @@
 # data-storage maximum, so none is set; its size is bounded by the router's per-user caps and
 # the job TTL, and its bill by the ECPU ceiling and the budget (ADR 0012).
 
-resource "random_password" "redis" {
-  length  = 40
-  special = false # it travels inside a redis URL
+# The app user's password: an SSM SecureString the owner creates once, before the first
+# apply (README, ADR 0023). Not generated here: the random provider is not what a machine
+# without a registry has, and Secrets Manager's random-password data source is re-read on
+# every plan, so the password would change on every apply.
+data "aws_ssm_parameter" "redis_password" {
+  name            = "/${var.name}/redis/password"
+  with_decryption = true
+}
+
+locals {
+  password = data.aws_ssm_parameter.redis_password.value
 }
 
 locals {
@@ -28,7 +36,7 @@ resource "aws_elasticache_user" "app" {
 
   authentication_mode {
     type      = "password"
-    passwords = [random_password.redis.result]
+    passwords = [local.password]
   }
 
   tags = { Name = "${var.name}-app" }
@@ -102,8 +110,11 @@ resource "aws_elasticache_subnet_group" "this" {
   tags = { Name = var.name }
 }
 
+# Without a replica, a node restart empties the queue: pending jobs are lost (their
+# replies already in S3 stay readable). One replica in another AZ keeps them across a
+# failover, at a second node's price (ADR 0022).
 resource "aws_elasticache_replication_group" "this" {
-  # checkov:skip=CKV2_AWS_50:one node by design (ADR 0012): the queue is transient and a replica doubles the always-on cost
+  # checkov:skip=CKV2_AWS_50:a replica is a choice (node_replicas, ADR 0022): it doubles the always-on cost
   count = var.mode == "node" ? 1 : 0
 
   replication_group_id       = var.name
@@ -111,7 +122,7 @@ resource "aws_elasticache_replication_group" "this" {
   engine                     = local.engine
   engine_version             = "8.0"
   node_type                  = var.node_type
-  num_cache_clusters         = 1
+  num_cache_clusters         = 1 + var.node_replicas
   port                       = 6379
   parameter_group_name       = aws_elasticache_parameter_group.noeviction[0].name
   subnet_group_name          = aws_elasticache_subnet_group.this[0].name
@@ -120,7 +131,8 @@ resource "aws_elasticache_replication_group" "this" {
   transit_encryption_enabled = true
   transit_encryption_mode    = "required"
   user_group_ids             = [aws_elasticache_user_group.this.user_group_id]
-  automatic_failover_enabled = false
+  automatic_failover_enabled = var.node_replicas > 0
+  multi_az_enabled           = var.node_replicas > 0
   snapshot_retention_limit   = 0
   auto_minor_version_upgrade = true
   apply_immediately          = true

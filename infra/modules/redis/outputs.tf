@@ -5,7 +5,7 @@ output "endpoint" {
 
 output "url" {
   description = "TLFIF_REDIS_URL: TLS, ACL user and password."
-  value       = "rediss://${local.username}:${random_password.redis.result}@${local.host}:${local.port}/0"
+  value       = "rediss://${local.username}:${local.password}@${local.host}:${local.port}/0"
   sensitive   = true
 }
 

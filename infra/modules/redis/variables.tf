@@ -13,6 +13,11 @@ variable "node_type" {
   type        = string
 }
 
+variable "node_replicas" {
+  description = "Replicas beside the primary in node mode: 0 or 1 (ADR 0022)."
+  type        = number
+}
+
 variable "max_ecpu_per_second" {
   description = "Serverless ECPU/s ceiling (throttles, never evicts)."
   type        = number
