@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,15 @@ def changes(plan: dict[str, Any]) -> dict[str, tuple[str, ...]]:
         for change in plan.get("resource_changes", [])
         if change["change"]["actions"] != ["no-op"] and change["change"]["actions"] != ["read"]
     }
+
+
+def planned_resources(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every resource of the plan's planned values, the modules' included."""
+    modules = [plan["planned_values"]["root_module"]]
+    while modules:
+        module = modules.pop()
+        yield from module.get("resources", [])
+        modules += module.get("child_modules", [])
 
 
 def copy_infra(tmp: Path, moto_url: str) -> Path:

@@ -27,6 +27,7 @@ from tests.infra.terraform_stack import (
     changes,
     copy_infra,
     owners_first_steps,
+    planned_resources,
     require_tool,
     start_stack_moto,
 )
@@ -66,6 +67,10 @@ KNOWN_DRIFT: dict[str, str] = {
 }
 
 
+def stack_tags(stack: Stack) -> dict[str, str]:
+    return {"project": "tl-fif", "environment": stack.env, "managed-by": "opentofu"}
+
+
 @pytest.fixture
 def stack_for(tmp_path: Path) -> Iterator[Callable[[str], Stack]]:
     """A Stack of an environment on a moto of its own, the owner's first steps done."""
@@ -98,6 +103,12 @@ def round_trip(stack: Stack, on_applied: Callable[[Stack], None] | None = None) 
     timed(stack, "init", stack.init)
     first = timed(stack, "plan", lambda: stack.plan("first.plan"))
     created = [a for a, actions in changes(first).items() if actions == ("create",)]
+    untagged = [
+        r["address"]
+        for r in planned_resources(first)
+        if "tags_all" in r["values"]
+        and not stack_tags(stack).items() <= r["values"]["tags_all"].items()
+    ]
     timed(stack, "apply", lambda: stack.apply("first.plan"))
     applied = [a for a in stack.state() if ".data." not in a and not a.startswith("data.")]
     if on_applied:
@@ -105,7 +116,13 @@ def round_trip(stack: Stack, on_applied: Callable[[Stack], None] | None = None) 
     drift = changes(timed(stack, "second plan", lambda: stack.plan("second.plan")))
     stack.empty_buckets()  # as the owner must: versioned buckets are deleted only empty
     timed(stack, "destroy", stack.destroy)
-    return {"created": created, "applied": applied, "drift": drift, "left": stack.state()}
+    return {
+        "created": created,
+        "untagged": untagged,
+        "applied": applied,
+        "drift": drift,
+        "left": stack.state(),
+    }
 
 
 def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
@@ -140,4 +157,6 @@ def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
         unexplained = {a: found["drift"][a] for a in set(found["drift"]) - set(KNOWN_DRIFT)}
         assert unexplained == {}, f"{stack.env}: the second plan changes more than moto explains"
         assert len(found["applied"]) == len(found["created"])
+        # Computed by the real provider from default_tags: a mock would invent it.
+        assert found["untagged"] == [], f"{stack.env}: without the stack's tags"
         assert found["left"] == []
