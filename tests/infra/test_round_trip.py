@@ -103,12 +103,12 @@ def round_trip(stack: Stack, on_applied: Callable[[Stack], None] | None = None) 
     timed(stack, "init", stack.init)
     first = timed(stack, "plan", lambda: stack.plan("first.plan"))
     created = [a for a, actions in changes(first).items() if actions == ("create",)]
+    tags = stack_tags(stack).items()
+    planned = {r["address"]: r.get("values", {}) for r in planned_resources(first)}
     untagged = [
-        r["address"]
-        for r in planned_resources(first)
-        if "tags_all" in r["values"]
-        and not stack_tags(stack).items() <= r["values"]["tags_all"].items()
+        a for a, v in planned.items() if "tags_all" in v and not tags <= v["tags_all"].items()
     ]
+    assert len([v for v in planned.values() if "tags_all" in v]) > 50, "no tags_all planned"
     timed(stack, "apply", lambda: stack.apply("first.plan"))
     applied = [a for a in stack.state() if ".data." not in a and not a.startswith("data.")]
     if on_applied:
