@@ -66,6 +66,20 @@ lambda-package: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The job queues `python -m bench queues` compares TL-FIF's with, each in its own venv
+# (their pins clash with ours), from bench/peers/requirements-<peer>.txt; reinstalled
+# when that file changes.
+BENCH_PEERS := saq arq rq dramatiq celery streaq
+BENCH_VENVS := bench/.work/venvs
+
+$(BENCH_VENVS)/%/.installed: bench/peers/requirements-%.txt
+	test -x $(BENCH_VENVS)/$*/bin/python || $(PYTHON) -m venv $(BENCH_VENVS)/$*
+	$(BENCH_VENVS)/$*/bin/pip install -q -r $<
+	touch $@
+
+.PHONY: bench-setup
+bench-setup: $(foreach peer,$(BENCH_PEERS),$(BENCH_VENVS)/$(peer)/.installed)
+
 # No engine build: lint needs the dev tools and the runtime dependencies only.
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ a job that expired before any node took it, so every job gets exactly one reply.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from tlfif.contracts import Owner, Reply, now_ms
 from tlfif.errors import ReplyExists
@@ -14,15 +15,29 @@ from tlfif.ports import ReplyStore
 from tlfif.queue import JobQueue
 
 
-async def deliver(queue: JobQueue, store: ReplyStore, reply_key: str, reply: Reply) -> bool:
-    """Write `reply` once and signal it. False if another writer answered first (S3 412):
-    the reply a client may already have read stays as it was."""
+@dataclass(frozen=True)
+class Taken:
+    """A job a node holds in flight, and its submitter's pending set."""
+
+    node: str
+    sub: str | None
+
+
+async def deliver(
+    queue: JobQueue, store: ReplyStore, reply_key: str, reply: Reply, taken: Taken | None = None
+) -> bool:
+    """Write `reply` once and signal it; a job `taken` by a node is also forgotten, in the
+    same round trip. False if another writer answered first (S3 412): the reply a client
+    may already have read stays as it was."""
     try:
         await asyncio.to_thread(store.put_reply, reply_key, reply)
         written = True
     except ReplyExists:
         written = False
-    await queue.signal_done(reply.id)
+    if taken is None:
+        await queue.signal_done(reply.id)
+    else:
+        await queue.finish(taken.node, reply.id, taken.sub)
     return written
 
 

@@ -53,6 +53,7 @@ class JobQueue:
         self._enqueue = load_script(redis, "enqueue")
         self._claim = load_script(redis, "claim")
         self._ack = load_script(redis, "ack")
+        self._finish = load_script(redis, "finish")
         self._requeue = load_script(redis, "requeue")
         self._release = load_script(redis, "release")
 
@@ -110,15 +111,32 @@ class JobQueue:
             job_id = await self.redis.lmove(keys.PENDING, keys.inflight(node), "RIGHT", "LEFT")
         return str(job_id) if job_id is not None else None
 
-    async def load_claimed(self, job_id: str) -> Job | None:
-        """The body of a claimed job (kept alive while in flight), or None if it expired."""
-        body = await self._call(self._claim, [keys.job(job_id)], [INFLIGHT_TTL_SECONDS])
+    async def load_claimed(self, node: str, job_id: str) -> Job | Literal["answered"] | None:
+        """The body of a claimed job (kept alive while in flight); "answered" if its reply
+        was already signalled (the id is then dropped from `node`'s in-flight list); None if
+        it expired."""
+        body = await self._call(
+            self._claim,
+            [keys.job(job_id), keys.done(job_id), keys.inflight(node)],
+            [INFLIGHT_TTL_SECONDS, job_id],
+        )
+        if body == 0:
+            return "answered"
         return Job.model_validate_json(body) if body else None
 
+    async def finish(self, node: str, job_id: str, sub: str | None) -> None:
+        """A job's reply is written: signal it and forget the job, in one round trip."""
+        await self._call(
+            self._finish,
+            [keys.done(job_id), keys.inflight(node), keys.job(job_id), _user_set(sub)],
+            [job_id, OWNER_TTL_SECONDS],
+        )
+
     async def ack(self, node: str, job_id: str, sub: str | None) -> None:
-        """Forget a job whose reply is written and signalled."""
-        user_set = keys.user_pending(sub) if sub else keys.user_pending("-")
-        await self._call(self._ack, [keys.inflight(node), keys.job(job_id), user_set], [job_id])
+        """Forget a job without answering it (nobody is left to answer)."""
+        await self._call(
+            self._ack, [keys.inflight(node), keys.job(job_id), _user_set(sub)], [job_id]
+        )
 
     async def reclaim(self, node: str) -> int:
         """At a watcher's start: its own in-flight jobs go back to run next."""
@@ -173,7 +191,11 @@ class JobQueue:
         return "queued" if position is not None else "running"
 
     async def signal_done(self, job_id: str) -> None:
-        """Tell every waiter the reply is written. The signal stays a day."""
+        """Tell every waiter the reply of a job no node holds is written (it expired while
+        pending). The signal stays a day. Its id leaves the pending list too, so the check
+        does not start a node for it: an O(n) LREM, but only on this rare path; the
+        watcher's answers go through finish(), and a copy still pending is skipped at claim
+        (the signal is its tombstone, lua/claim.lua)."""
         with queue_errors():
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.rpush(keys.done(job_id), "1")
@@ -218,3 +240,7 @@ class JobQueue:
     async def _call(self, script: AsyncScript, script_keys: list[str], args: list[Any]) -> Any:
         with queue_errors():
             return await script(keys=script_keys, args=args)
+
+
+def _user_set(sub: str | None) -> str:
+    return keys.user_pending(sub if sub else "-")

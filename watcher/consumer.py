@@ -70,7 +70,8 @@ class Consumer:
         self.backoff.reset()
         self.health.answered()
         if job_id is not None:
-            log_event(log, "job_claimed", jobId=job_id)
+            # DEBUG: the job's one INFO line is job_answered, at its end.
+            log_event(log, "job_claimed", logging.DEBUG, jobId=job_id)
         return job_id, 0.0
 
     async def _answer(self, job_id: str) -> int:

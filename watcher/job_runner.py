@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, ReplyErrorCode, now_ms
-from tlfif.delivery import deliver, expired_reply
+from tlfif.delivery import Taken, deliver, expired_reply
 from tlfif.errors import EngineDown, EngineError, QueueUnavailable, ReplyStoreError
 from tlfif.ports import ReplyStore
 from tlfif.queue import JobQueue
@@ -80,7 +80,10 @@ class JobRunner:
         """
         started_ms = now_ms()
         try:
-            job = await self._keep_trying(lambda: self.queue.load_claimed(job_id))
+            job = await self._keep_trying(lambda: self.queue.load_claimed(self.node, job_id))
+            if job == "answered":  # a copy of a job another node answered, or one expired
+                log_event(log, "job_skipped", logging.DEBUG, jobId=job_id, reason="answered")
+                return DEFAULT_IDLE_MINUTES
             if job is None:
                 return await self._answer_expired(job_id)
             reply = await self._generate(job, started_ms)
@@ -181,25 +184,30 @@ class JobRunner:
                 delay *= 2
 
     async def _finish(self, job_id: str, sub: str, reply_key: str, reply: Reply) -> None:
-        """Write the reply once, signal it, then ack: in that order, so an ack never
-        forgets a job whose reply is not safely written."""
+        """Write the reply once, then signal it and forget the job (one script): in that
+        order, so the job is never forgotten before its reply is safely written. Then the
+        job's one log line: its summary, and its audit event (never the prompt)."""
         written = False
+        taken = Taken(self.node, sub)
 
         async def deliver_once() -> None:
             nonlocal written
             # A retry after a lost done signal finds the reply written (412): still ours.
-            written = await deliver(self.queue, self.store, reply_key, reply) or written
+            written = await deliver(self.queue, self.store, reply_key, reply, taken) or written
 
         await self._keep_trying(deliver_once)
-        await self._keep_trying(lambda: self.queue.ack(self.node, job_id, sub))
         log_event(
             log,
             "job_answered",
             jobId=job_id,
+            sub=sub,
+            node=self.node,
             status=reply.status,
+            errorCode=reply.error_code,
             latencyMs=reply.latency_ms,
             queuedMs=reply.queued_ms,
             finishReason=reply.finish_reason,
+            promptTokens=reply.usage.prompt_tokens,
             completionTokens=reply.usage.completion_tokens,
             written=written,
         )

@@ -29,7 +29,7 @@ from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_p
 from tlfif.auth import TokenVerifier
 from tlfif.client.config import StackConfig, save_profile
 from tlfif.contracts import Reply, Usage
-from tlfif.delivery import deliver
+from tlfif.delivery import Taken, deliver
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
@@ -142,8 +142,7 @@ async def play_node(stack: Stack, boot_seconds: float, generating_seconds: float
             finish_reason="stop",
             latency_ms=900,
         )
-        assert await deliver(queue, stack.replies, owner.reply_key, reply)
-        await queue.ack(NODE, job_id, owner.sub)
+        assert await deliver(queue, stack.replies, owner.reply_key, reply, Taken(NODE, owner.sub))
     finally:
         await redis.aclose()
 

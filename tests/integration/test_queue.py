@@ -76,12 +76,11 @@ async def test_claim_is_fifo_and_ack_forgets(client: RedisClient) -> None:
     claimed = [await queue.claim_next("node-a", timeout=1) for _ in jobs]
     assert claimed == [job.id for job in jobs]
     assert await queue.state(jobs[0].id) == "running"
-    loaded = await queue.load_claimed(jobs[0].id)
+    loaded = await queue.load_claimed("node-a", jobs[0].id)
     assert loaded == jobs[0]
     # Held while in flight: the 300 s purge is for jobs nobody took.
     assert await client.ttl(keys.job(jobs[0].id)) > 300
-    await queue.signal_done(jobs[0].id)
-    await queue.ack("node-a", jobs[0].id, "alice")
+    await queue.finish("node-a", jobs[0].id, "alice")
     assert await client.lrange(keys.inflight("node-a"), 0, -1) == [jobs[2].id, jobs[1].id]
     assert await queue.state(jobs[0].id) == "done"
     assert jobs[0].id not in await queue.pending_for("alice")
@@ -99,7 +98,39 @@ async def test_expired_job_reads_as_gone_but_keeps_its_owner(client: RedisClient
     assert await queue.state(job.id) == "gone"
     assert await queue.owner(job.id) is not None
     claimed = await queue.claim_next("node-a", timeout=1)
-    assert claimed == job.id and await queue.load_claimed(job.id) is None
+    assert claimed == job.id and await queue.load_claimed("node-a", job.id) is None
+
+
+async def test_a_copy_of_an_answered_job_is_skipped_at_claim(client: RedisClient) -> None:
+    """A job requeued while its first node still finished it: the done signal is the
+    tombstone the claim checks, so the copy is dropped without a scan of the pending list."""
+    queue, registry = JobQueue(client), NodeRegistry(client)
+    job = make_job()
+    await queue.enqueue(job)
+    await registry.beat("slow", "ready", ttl_seconds=0.2)
+    assert await queue.claim_next("slow", timeout=1) == job.id
+    await asyncio.sleep(0.4)
+    assert await queue.requeue_orphans() == {"slow": 1}  # its heartbeat lapsed
+    await queue.finish("slow", job.id, job.sub)  # ...but it answered after all
+    assert await client.lrange(keys.PENDING, 0, -1) == [job.id]  # no scan on this path
+    assert await queue.claim_next("fast", timeout=1) == job.id
+    assert await queue.load_claimed("fast", job.id) == "answered"
+    assert await client.llen(keys.inflight("fast")) == 0
+    assert await queue.depth() == 0
+
+
+async def test_finishing_signals_every_waiter_and_forgets_the_job(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    job = make_job()
+    await queue.enqueue(job)
+    assert await queue.claim_next("node-a", timeout=1) == job.id
+    waiter = asyncio.create_task(queue.wait_done(job.id, timeout=5))
+    await asyncio.sleep(0.2)
+    await queue.finish("node-a", job.id, job.sub)
+    assert await asyncio.wait_for(waiter, timeout=3)
+    assert not await client.exists(keys.job(job.id), keys.inflight("node-a"))
+    assert await queue.pending_for(job.sub) == []
+    assert await client.ttl(keys.done(job.id)) > 3600
 
 
 async def test_every_waiter_wakes_on_done(client: RedisClient, any_redis: RedisServer) -> None:

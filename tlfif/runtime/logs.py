@@ -48,6 +48,9 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO: on the watcher that is a line per job per engine
+    # call, beside the job's own one line. Its warnings still come through.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
 
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
