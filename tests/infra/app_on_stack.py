@@ -8,7 +8,6 @@ names differently from the code fails here, as it would at a Lambda's start.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shlex
@@ -19,7 +18,6 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -34,7 +32,7 @@ from tests.doubles.cloud import MetricsDouble
 from tests.doubles.lambda_context import LambdaContextDouble
 from tests.doubles.lambda_events import http_api_event
 from tests.fixtures.redis_servers import free_port
-from tests.infra.hcl import PACKER
+from tests.infra.hcl import node_env_script
 from tests.infra.terraform_stack import REGION, Stack
 from tlfif.contracts import Reply, reply_key_for
 from tlfif.settings import (
@@ -84,21 +82,12 @@ def node_env(stack: Stack) -> dict[str, str]:
         for page in pages.paginate(Path=path, WithDecryption=True)
         for p in page["Parameters"]
     ]
-    text = _boot_script().env_text(parameters, path)
+    text = node_env_script().env_text(parameters, path)
     env = {}
     for line in text.splitlines():
         name, _, quoted = line.partition("=")
         (env[name],) = shlex.split(quoted)  # systemd's quoting is a shell's, for "..."
     return env
-
-
-def _boot_script() -> ModuleType:
-    path = PACKER / "files" / "tlfif-node-env.py"
-    spec = importlib.util.spec_from_file_location("tlfif_node_env", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextmanager

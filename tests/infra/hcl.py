@@ -7,9 +7,11 @@ values, expressions as "${...}" strings.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import hcl2
@@ -81,3 +83,15 @@ def nested(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
     """A nested block as a list of its occurrences (hcl2 gives a list, or a dict for one)."""
     value = body.get(key, [])
     return value if isinstance(value, list) else [value]
+
+
+@functools.cache
+def node_env_script() -> ModuleType:
+    """packer/files/tlfif-node-env.py, the node's boot script, as a module (its name has a
+    dash, so it cannot be imported by name)."""
+    path = PACKER / "files" / "tlfif-node-env.py"
+    spec = importlib.util.spec_from_file_location("tlfif_node_env", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

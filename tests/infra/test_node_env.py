@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from types import ModuleType
 
 import pytest
 
-from tests.infra.hcl import PACKER
+from tests.infra.hcl import PACKER, node_env_script
 
-
-def load_script() -> ModuleType:
-    path = PACKER / "files" / "tlfif-node-env.py"
-    spec = importlib.util.spec_from_file_location("tlfif_node_env", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-node_env = load_script()
+node_env = node_env_script()
 
 
 def test_env_text_takes_the_parameters_directly_under_the_path() -> None:
