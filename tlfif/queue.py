@@ -138,6 +138,23 @@ class JobQueue:
             self._ack, [keys.inflight(node), keys.job(job_id), _user_set(sub)], [job_id]
         )
 
+    async def in_flight(self, node: str) -> list[str]:
+        with queue_errors():
+            return [str(job_id) for job_id in await self.redis.lrange(keys.inflight(node), 0, -1)]
+
+    async def give_back(self, node: str, job_ids: list[str]) -> int:
+        """Move these ids from `node`'s in-flight list back to run next; returns how many
+        were there."""
+        with queue_errors():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for job_id in job_ids:
+                    pipe.lrem(keys.inflight(node), 1, job_id)
+                removed = await pipe.execute()
+            back = [job_id for job_id, gone in zip(job_ids, removed, strict=True) if gone]
+            if back:
+                await self.redis.rpush(keys.PENDING, *back)
+        return len(back)
+
     async def reclaim(self, node: str) -> int:
         """At a watcher's start: its own in-flight jobs go back to run next."""
         return int(await self._requeue_node(node, force=True))

@@ -16,6 +16,7 @@ from watcher.claim_gate import ClaimGate
 from watcher.idle import IdleTimer
 from watcher.job_runner import JobRunner
 from watcher.redis_health import Backoff, RedisHealth
+from watcher.strays import StrayClaims
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Consumer:
         health: RedisHealth,
         claim_timeout_seconds: float,
         backoff_max_seconds: float,
+        strays: StrayClaims,
     ) -> None:
         self.node = node
         self.queue = queue
@@ -42,6 +44,7 @@ class Consumer:
         self.health = health
         self.claim_timeout_seconds = claim_timeout_seconds
         self.backoff = Backoff(backoff_max_seconds)
+        self.strays = strays
 
     async def run(self) -> None:
         """Work until the gate closes."""
@@ -51,10 +54,14 @@ class Consumer:
                     return
                 job_id, retry_in = await self._claim()
                 if job_id is not None:
+                    self.strays.hold(job_id)
                     # Before leaving the gate: a paused gate means no job claimed unstarted.
                     self.idle.job_started()
             if job_id is not None:
-                self.idle.job_finished(await self._answer(job_id))
+                try:
+                    self.idle.job_finished(await self._answer(job_id))
+                finally:
+                    self.strays.release(job_id)
             elif retry_in:
                 # Outside the gate, so a stop decision never waits on a backoff.
                 await self.health.pause(retry_in)
@@ -64,9 +71,14 @@ class Consumer:
         try:
             job_id = await self.queue.claim_next(self.node, self.claim_timeout_seconds)
         except QueueUnavailable as exc:
+            self.strays.claim_failed()
             delay = self.backoff.next_delay()
             self.health.failed(exc, delay)
             return None, delay
+        try:
+            await self.strays.sweep()
+        except QueueUnavailable:
+            self.strays.claim_failed()  # sweep again next time
         self.backoff.reset()
         self.health.answered()
         if job_id is not None:

@@ -33,6 +33,7 @@ from watcher.idle import IdleTimer
 from watcher.idle_stop import IdleStopper
 from watcher.job_runner import JobRunner
 from watcher.redis_health import Backoff, RedisHealth
+from watcher.strays import StrayClaims
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class WatcherNode:
         self.health = RedisHealth()
         self.idle = IdleTimer(cap_seconds=settings.idle_cap_seconds)
         self.gate = ClaimGate()
+        self.strays = StrayClaims(node_id, queue)
         self.heartbeat = HeartbeatLoop(
             registry, node_id, settings.heartbeat_seconds, self.health, self.idle
         )
@@ -177,6 +179,7 @@ class WatcherNode:
         return Consumer(
             self.node_id, self.queue, self.runner, self.gate, self.idle, self.health,
             self.settings.claim_timeout_seconds, self.settings.redis_backoff_max_seconds,
+            self.strays,
         )  # fmt: skip
 
     async def _until_stop(self, workers: list[asyncio.Task[None]]) -> StopReason:

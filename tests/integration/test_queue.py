@@ -228,3 +228,28 @@ def test_clients_carry_their_timeouts_and_retries_explicitly() -> None:
     assert isinstance(blocking, Redis)
     assert blocking.connection_pool.connection_kwargs["socket_timeout"] == 26.5
     assert blocking.connection_pool.connection_kwargs["retry"].get_retries() == 0
+
+
+async def test_a_claim_whose_answer_was_lost_goes_back_to_the_queue(
+    client: RedisClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis ran a BLMOVE after the watcher gave up on it (a freeze): the id sits in the
+    node's in-flight list and no slot holds it. Two sweeps later it runs next."""
+    from watcher import strays
+
+    monkeypatch.setattr(strays, "SWEEP_GAP_SECONDS", 0.0)
+    queue = JobQueue(client)
+    lost, held = make_job(prompt="lost"), make_job(prompt="held")
+    await queue.enqueue(lost)
+    await queue.enqueue(held)
+    assert await queue.claim_next("node-a", timeout=1) == lost.id  # its answer "lost"
+    assert await queue.claim_next("node-a", timeout=1) == held.id
+    sweeper = strays.StrayClaims("node-a", queue)
+    sweeper.hold(held.id)
+    assert await sweeper.sweep() == 0  # nothing failed: no sweep at all
+    sweeper.claim_failed()
+    assert await sweeper.sweep() == 0  # seen once: it may be a claim just returning
+    assert await sweeper.sweep() == 1
+    assert await client.lrange(keys.PENDING, 0, -1) == [lost.id]
+    assert await queue.in_flight("node-a") == [held.id]
+    assert await sweeper.sweep() == 0
