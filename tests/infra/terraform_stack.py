@@ -88,11 +88,15 @@ def tool_env() -> dict[str, str]:
 
 
 def run_tool(
-    binary: str, args: list[str], cwd: Path, timeout: float = 600
+    binary: str,
+    args: list[str],
+    cwd: Path,
+    timeout: float = STEP_TIMEOUT_SECONDS,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [binary, *args, "-no-color"], cwd=cwd, env=tool_env(), capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [binary, *args, "-no-color"], cwd=cwd, env=env or tool_env(), capture_output=True,
+        text=True, timeout=timeout, check=False,
     )  # fmt: skip
 
 
@@ -141,10 +145,7 @@ class Stack:
     def run(
         self, *args: str, check: bool = True, quiet: bool = False
     ) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [self.binary, *args, "-no-color"], cwd=self.root, env=self.base_env,
-            capture_output=True, text=True, timeout=STEP_TIMEOUT_SECONDS,
-        )  # fmt: skip
+        done = run_tool(self.binary, list(args), self.root, env=self.base_env)
         with self.log.open("a", encoding="utf-8") as out:
             out.write(f"$ {' '.join(args)}\n{'' if quiet else done.stdout}\n{done.stderr}\n")
         if check and done.returncode != 0:
