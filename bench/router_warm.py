@@ -60,10 +60,10 @@ class NoCloud:
         self.cloud_calls.append("ec2.stop")
         return "stopped"
 
-    def put_reply(self, key: str, reply: Reply) -> None:
+    async def put_reply(self, key: str, reply: Reply) -> None:
         self.cloud_calls.append("s3.put")
 
-    def get_reply(self, key: str) -> Reply | None:
+    async def get_reply(self, key: str) -> Reply | None:
         self.cloud_calls.append("s3.get")
         return None
 

@@ -8,7 +8,6 @@ any number of waiters on one id all wake. An unknown id and another user's id ge
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from starlette.requests import Request
@@ -37,7 +36,7 @@ async def result(request: Request) -> Response:
         # Redis may have lost the job's record (a restart without persistence, a failover):
         # S3 is the durable record, and the key names the caller, so it may only ever find
         # the caller's own reply.
-        stored = await asyncio.to_thread(found.replies.get_reply, reply_key_for(claims.sub, job_id))
+        stored = await found.replies.get_reply(reply_key_for(claims.sub, job_id))
         if stored is None:
             raise JobNotFound(NOT_FOUND)
         return JSONResponse(stored.model_dump(mode="json"))
@@ -66,7 +65,7 @@ async def _reply(found: Services, job_id: str, owner: Owner) -> Reply | None:
         await answer_if_expired(found.queue, found.replies, job_id)
     elif state != "done":
         return None
-    return await asyncio.to_thread(found.replies.get_reply, owner.reply_key)
+    return await found.replies.get_reply(owner.reply_key)
 
 
 async def _nudge_node(found: Services) -> NodePhase:

@@ -6,7 +6,6 @@ a job that expired before any node took it, so every job gets exactly one reply.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from tlfif.contracts import Owner, Reply, now_ms
@@ -30,7 +29,7 @@ async def deliver(
     same round trip. False if another writer answered first (S3 412): the reply a client
     may already have read stays as it was."""
     try:
-        await asyncio.to_thread(store.put_reply, reply_key, reply)
+        await store.put_reply(reply_key, reply)
         written = True
     except ReplyExists:
         written = False

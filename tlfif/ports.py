@@ -35,14 +35,18 @@ class NodeControl(Protocol):
 
 
 class ReplyStore(Protocol):
-    """Where replies land (S3 replies/<sub>/<id>.json), written once."""
+    """Where replies land (S3 replies/<sub>/<id>.json), written once.
 
-    def put_reply(self, key: str, reply: Reply) -> None:
+    Async, unlike the other ports: a reply is written on the watcher's per-job path, so an
+    adapter that blocks (boto3) hops to a thread itself, and one that does not pays no hop.
+    """
+
+    async def put_reply(self, key: str, reply: Reply) -> None:
         """Write once (If-None-Match: *). Raises ReplyExists if already written,
         ReplyStoreError on any other failure."""
         ...
 
-    def get_reply(self, key: str) -> Reply | None:
+    async def get_reply(self, key: str) -> Reply | None:
         """The reply, or None if not written yet. Raises ReplyStoreError."""
         ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
@@ -22,8 +23,23 @@ OWNER_TTL_SECONDS = 86400  # a day: an expired job is still answered to its owne
 # While a node holds a job its body must outlive any generation; the reaper, not the
 # TTL, is what rescues a job from a dead node.
 INFLIGHT_TTL_SECONDS = 3600
+# How many answered copies (tombstoned ids) one take may drop before it returns.
+TAKE_SKIP_LIMIT = 16
 
 JobState = Literal["queued", "running", "done", "gone"]
+# A claimed job as its claim found it: its body; "answered" when its reply was signalled
+# already (a copy requeued while its first node answered it, an expired or a cancelled
+# job still pending: the id is dropped); "expired" when its body was gone.
+Claimed = Job | Literal["answered", "expired"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job id moved into a node's in-flight list, and its body when the claim read it
+    (None: read it with load_claimed)."""
+
+    id: str
+    job: Claimed | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ class JobQueue:
         self.user_pending_cap = user_pending_cap
         self._enqueue = load_script(redis, "enqueue")
         self._claim = load_script(redis, "claim")
+        self._take = load_script(redis, "take")
+        self._state = load_script(redis, "state")
         self._ack = load_script(redis, "ack")
         self._finish = load_script(redis, "finish")
         self._requeue = load_script(redis, "requeue")
@@ -92,6 +110,27 @@ class JobQueue:
             raise
         return Enqueued(id=str(job_id), created=bool(int(created)))
 
+    async def claim(self, node: str, timeout: float) -> Claim | None:
+        """The oldest pending job, moved into `node`'s in-flight list; None if none came
+        within `timeout`. With a backlog, one script takes and reads it (one round trip);
+        on an empty queue a BLMOVE waits, and the body is left to load_claimed."""
+        taken = await self._call(
+            self._take,
+            [keys.PENDING, keys.inflight(node)],
+            [keys.job(""), keys.done(""), INFLIGHT_TTL_SECONDS, TAKE_SKIP_LIMIT],
+        )
+        if taken is not None:
+            job_id, body = taken
+            if not body:
+                return Claim(str(job_id), "expired")
+            try:
+                return Claim(str(job_id), Job.model_validate_json(body))
+            except ValidationError:
+                # Left to load_claimed, which raises it where the job's answer is made.
+                return Claim(str(job_id))
+        job_id = await self.claim_next(node, timeout)
+        return Claim(job_id) if job_id is not None else None
+
     async def claim_next(self, node: str, timeout: float) -> str | None:
         """Move the oldest pending id into `node`'s in-flight list (BLMOVE), or None."""
         with queue_errors():
@@ -111,10 +150,8 @@ class JobQueue:
             job_id = await self.redis.lmove(keys.PENDING, keys.inflight(node), "RIGHT", "LEFT")
         return str(job_id) if job_id is not None else None
 
-    async def load_claimed(self, node: str, job_id: str) -> Job | Literal["answered"] | None:
-        """The body of a claimed job (kept alive while in flight); "answered" if its reply
-        was already signalled (the id is then dropped from `node`'s in-flight list); None if
-        it expired."""
+    async def load_claimed(self, node: str, job_id: str) -> Claimed:
+        """The body of a job claim_next moved (kept alive while in flight), as Claimed."""
         body = await self._call(
             self._claim,
             [keys.job(job_id), keys.done(job_id), keys.inflight(node)],
@@ -122,7 +159,7 @@ class JobQueue:
         )
         if body == 0:
             return "answered"
-        return Job.model_validate_json(body) if body else None
+        return Job.model_validate_json(body) if body else "expired"
 
     async def finish(self, node: str, job_id: str, sub: str | None) -> None:
         """A job's reply is written: signal it and forget the job, in one round trip."""
@@ -194,18 +231,14 @@ class JobQueue:
         return Owner.model_validate_json(body) if body else None
 
     async def state(self, job_id: str) -> JobState:
-        """Where a job is: answered, waiting, taken by a node, or expired unanswered."""
-        with queue_errors():
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.exists(keys.done(job_id))
-                pipe.lpos(keys.PENDING, job_id)
-                pipe.exists(keys.job(job_id))
-                done, position, alive = await pipe.execute()
-        if done:
-            return "done"
-        if not alive:
-            return "gone"
-        return "queued" if position is not None else "running"
+        """Where a job is: answered, waiting, taken by a node, or expired unanswered; at
+        the same cost whatever the backlog (lua/state.lua)."""
+        state: JobState = await self._call(
+            self._state,
+            [keys.done(job_id), keys.job(job_id), keys.NODES],
+            [keys.inflight(""), job_id],
+        )
+        return state
 
     async def signal_done(self, job_id: str) -> None:
         """Tell every waiter the reply of a job no node holds is written (it expired while

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from tlfif.errors import QueueUnavailable
-from tlfif.queue import JobQueue
+from tlfif.queue import Claim, JobQueue
 from tlfif.runtime.logs import log_event
 from watcher.claim_gate import ClaimGate
 from watcher.idle import IdleTimer
@@ -52,24 +52,24 @@ class Consumer:
             async with self.gate.claiming() as admitted:
                 if not admitted:
                     return
-                job_id, retry_in = await self._claim()
-                if job_id is not None:
-                    self.strays.hold(job_id)
+                claim, retry_in = await self._claim()
+                if claim is not None:
+                    self.strays.hold(claim.id)
                     # Before leaving the gate: a paused gate means no job claimed unstarted.
                     self.idle.job_started()
-            if job_id is not None:
+            if claim is not None:
                 try:
-                    self.idle.job_finished(await self._answer(job_id))
+                    self.idle.job_finished(await self._answer(claim))
                 finally:
-                    self.strays.release(job_id)
+                    self.strays.release(claim.id)
             elif retry_in:
                 # Outside the gate, so a stop decision never waits on a backoff.
                 await self.health.pause(retry_in)
 
-    async def _claim(self) -> tuple[str | None, float]:
-        """The next job id (or None when the wait ran out), and how long to back off."""
+    async def _claim(self) -> tuple[Claim | None, float]:
+        """The next job (or None when the wait ran out), and how long to back off."""
         try:
-            job_id = await self.queue.claim_next(self.node, self.claim_timeout_seconds)
+            claim = await self.queue.claim(self.node, self.claim_timeout_seconds)
         except QueueUnavailable as exc:
             self.strays.claim_failed()
             delay = self.backoff.next_delay()
@@ -81,15 +81,15 @@ class Consumer:
             self.strays.claim_failed()  # sweep again next time
         self.backoff.reset()
         self.health.answered()
-        if job_id is not None:
+        if claim is not None:
             # DEBUG: the job's one INFO line is job_answered, at its end.
-            log_event(log, "job_claimed", logging.DEBUG, jobId=job_id)
-        return job_id, 0.0
+            log_event(log, "job_claimed", logging.DEBUG, jobId=claim.id)
+        return claim, 0.0
 
-    async def _answer(self, job_id: str) -> int:
+    async def _answer(self, claim: Claim) -> int:
         try:
-            return await self.runner.answer(job_id)
+            return await self.runner.answer(claim)
         except asyncio.CancelledError:
             # Cut off by the shutdown grace: the node gives the job back (JobQueue.release).
-            log_event(log, "job_abandoned", logging.WARNING, jobId=job_id)
+            log_event(log, "job_abandoned", logging.WARNING, jobId=claim.id)
             raise

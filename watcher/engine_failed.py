@@ -23,7 +23,7 @@ from typing import TypeVar
 from tlfif.errors import QueueUnavailable
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, SelfStop
-from tlfif.queue import JobQueue
+from tlfif.queue import Claim, JobQueue
 from tlfif.runtime.logs import log_event
 from watcher.heartbeat import HeartbeatLoop
 from watcher.job_runner import JobRunner
@@ -102,7 +102,7 @@ class EngineFailedStop:
                 # queue, for the start it asked for.
                 await self.queue.reclaim(self.node)
                 break
-            await self.runner.answer(job_id)  # the engine has failed: "engine_failed"
+            await self.runner.answer(Claim(job_id))  # the engine has failed: "engine_failed"
             answered += 1
         return answered
 

@@ -17,7 +17,7 @@ from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, ReplyErrorCode, no
 from tlfif.delivery import Taken, deliver, expired_reply
 from tlfif.errors import EngineDown, EngineError, QueueUnavailable, ReplyStoreError
 from tlfif.ports import ReplyStore
-from tlfif.queue import JobQueue
+from tlfif.queue import Claim, Claimed, JobQueue
 from tlfif.runtime.logs import log_event
 from tlfif.settings import WatcherSettings
 from watcher.engine import Completion, EngineClient
@@ -71,20 +71,25 @@ class JobRunner:
         self.health = health
         self.settings = settings
 
-    async def answer(self, job_id: str) -> int:
-        """Give claimed `job_id` its one reply and ack it; returns the idle minutes it asks.
+    async def answer(self, claim: Claim) -> int:
+        """Give the claimed job its one reply and ack it; returns the idle minutes it asks.
 
         Redis and S3 failures are retried until they pass (the job is never dropped); an
         engine that refuses the job is retried a bounded number of times, an engine that is
         down is waited for (EngineOutage); then the reply says "error" and why.
         """
         started_ms = now_ms()
+        job_id = claim.id
         try:
-            job = await self._keep_trying(lambda: self.queue.load_claimed(self.node, job_id))
+            job: Claimed = (
+                claim.job
+                if claim.job is not None
+                else await self._keep_trying(lambda: self.queue.load_claimed(self.node, job_id))
+            )
             if job == "answered":  # a copy of a job another node answered, or one expired
                 log_event(log, "job_skipped", logging.DEBUG, jobId=job_id, reason="answered")
                 return DEFAULT_IDLE_MINUTES
-            if job is None:
+            if job == "expired":
                 return await self._answer_expired(job_id)
             reply = await self._generate(job, started_ms)
             await self._finish(job_id, job.sub, job.reply_key, reply)

@@ -61,12 +61,12 @@ class InMemoryCloud:
     replies: dict[str, Reply] = field(default_factory=dict)
     stops: int = 0
 
-    def put_reply(self, key: str, reply: Reply) -> None:
+    async def put_reply(self, key: str, reply: Reply) -> None:
         if key in self.replies:
             raise ReplyExists(f"{key} exists")
         self.replies[key] = reply
 
-    def get_reply(self, key: str) -> Reply | None:
+    async def get_reply(self, key: str) -> Reply | None:
         return self.replies.get(key)
 
     def instance_id(self) -> str:

@@ -45,14 +45,18 @@ class ReplyStoreDouble:
     puts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put_reply(self, key: str, reply: Reply) -> None:
+    async def put_reply(self, key: str, reply: Reply) -> None:
         with self._lock:
             self.puts += 1
             if key in self.replies:
                 raise ReplyExists(f"{key} exists")
             self.replies[key] = reply
 
-    def get_reply(self, key: str) -> Reply | None:
+    async def get_reply(self, key: str) -> Reply | None:
+        return self.stored(key)
+
+    def stored(self, key: str) -> Reply | None:
+        """What a test reads without awaiting (the port's get_reply is async)."""
         return self.replies.get(key)
 
 

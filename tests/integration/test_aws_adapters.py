@@ -114,36 +114,40 @@ def a_reply(text: str) -> Reply:
     return Reply(id="job-1", status="done", text=text, usage=Usage(completion_tokens=3))
 
 
-def test_reply_is_written_once_and_read_back(replies_bucket: str) -> None:
+@pytest.mark.anyio
+async def test_reply_is_written_once_and_read_back(replies_bucket: str) -> None:
     store = S3ReplyStore(replies_bucket, REGION)
     key = "replies/user-1/job-1.json"
-    store.put_reply(key, a_reply("first"))
+    await store.put_reply(key, a_reply("first"))
     with pytest.raises(ReplyExists):
-        store.put_reply(key, a_reply("second"))
-    stored = store.get_reply(key)
+        await store.put_reply(key, a_reply("second"))
+    stored = await store.get_reply(key)
     assert stored is not None
     assert stored.text == "first"
     head = boto3.client("s3", region_name=REGION).head_object(Bucket=replies_bucket, Key=key)
     assert head["ContentType"] == "application/json"
 
 
-def test_missing_reply_is_none(replies_bucket: str) -> None:
-    assert S3ReplyStore(replies_bucket, REGION).get_reply("replies/user-1/nope.json") is None
+@pytest.mark.anyio
+async def test_missing_reply_is_none(replies_bucket: str) -> None:
+    assert await S3ReplyStore(replies_bucket, REGION).get_reply("replies/user-1/nope.json") is None
 
 
-def test_missing_bucket_is_a_store_error(aws: str) -> None:
+@pytest.mark.anyio
+async def test_missing_bucket_is_a_store_error(aws: str) -> None:
     store = S3ReplyStore("no-such-bucket-here", REGION)
     with pytest.raises(ReplyStoreError, match="NoSuchBucket"):
-        store.put_reply("replies/u/j.json", a_reply("x"))
+        await store.put_reply("replies/u/j.json", a_reply("x"))
     with pytest.raises(ReplyStoreError, match="NoSuchBucket"):
-        store.get_reply("replies/u/j.json")
+        await store.get_reply("replies/u/j.json")
 
 
-def test_object_that_is_not_a_reply_is_a_store_error(replies_bucket: str) -> None:
+@pytest.mark.anyio
+async def test_object_that_is_not_a_reply_is_a_store_error(replies_bucket: str) -> None:
     s3 = boto3.client("s3", region_name=REGION)
     s3.put_object(Bucket=replies_bucket, Key="replies/u/bad.json", Body=b"{not json")
     with pytest.raises(ReplyStoreError, match="not a valid reply"):
-        S3ReplyStore(replies_bucket, REGION).get_reply("replies/u/bad.json")
+        await S3ReplyStore(replies_bucket, REGION).get_reply("replies/u/bad.json")
 
 
 # --- IMDSv2 self-stop -----------------------------------------------------------------------

@@ -38,7 +38,7 @@ async def phases_until_replied(w: Watcher, job: Job, timeout: float = 20) -> tup
     while not await w.queue.wait_done(job.id, 0.05):
         seen.add(str(await w.heartbeat_state()))
         assert time.monotonic() < deadline, f"no reply to {job.id}; states seen {seen}"
-    reply = w.store.get_reply(job.reply_key)
+    reply = w.store.stored(job.reply_key)
     assert reply is not None
     return reply, seen
 

@@ -14,7 +14,7 @@ from tlfif import keys
 from tlfif.contracts import InferRequest, Job
 from tlfif.errors import QueueUnavailable
 from tlfif.nodes import NodeRegistry
-from tlfif.queue import JobQueue
+from tlfif.queue import Claim, JobQueue
 from tlfif.redis_conn import RedisClient, connect
 
 pytestmark = pytest.mark.anyio
@@ -70,9 +70,11 @@ async def test_same_idempotency_key_twice_gives_one_job(client: RedisClient) -> 
 
 async def test_claim_is_fifo_and_ack_forgets(client: RedisClient) -> None:
     queue = JobQueue(client)
+    await NodeRegistry(client).beat("node-a", "ready", ttl_seconds=30)
     jobs = [make_job(prompt=f"p{i}") for i in range(3)]
     for job in jobs:
         await queue.enqueue(job)
+    assert await queue.state(jobs[0].id) == "queued"
     claimed = [await queue.claim_next("node-a", timeout=1) for _ in jobs]
     assert claimed == [job.id for job in jobs]
     assert await queue.state(jobs[0].id) == "running"
@@ -98,7 +100,34 @@ async def test_expired_job_reads_as_gone_but_keeps_its_owner(client: RedisClient
     assert await queue.state(job.id) == "gone"
     assert await queue.owner(job.id) is not None
     claimed = await queue.claim_next("node-a", timeout=1)
-    assert claimed == job.id and await queue.load_claimed("node-a", job.id) is None
+    assert claimed == job.id and await queue.load_claimed("node-a", job.id) == "expired"
+
+
+async def test_claim_with_a_backlog_takes_and_reads_in_one_script(client: RedisClient) -> None:
+    """With jobs waiting, claim() moves and reads the oldest in one round trip, dropping
+    answered copies (their tombstone) on the way; an expired one comes back "expired"."""
+    queue = JobQueue(client)
+    answered, expired, live = make_job(prompt="a"), make_job(prompt="e"), make_job(prompt="l")
+    for job in (answered, expired, live):
+        await queue.enqueue(job)
+    await client.rpush(keys.done(answered.id), "1")  # answered elsewhere: its tombstone
+    await client.delete(keys.job(expired.id))  # what the TTL does after 300 s
+    assert await queue.claim("node-a", timeout=1) == Claim(expired.id, "expired")
+    assert await queue.claim("node-a", timeout=1) == Claim(live.id, live)
+    assert await client.lrange(keys.inflight("node-a"), 0, -1) == [live.id, expired.id]
+    assert await client.exists(keys.job(answered.id)) == 0
+    assert await client.ttl(keys.job(live.id)) > 300  # held while in flight
+
+
+async def test_claim_on_an_empty_queue_waits_and_leaves_the_body(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    job = make_job()
+    claiming = asyncio.create_task(queue.claim("node-a", timeout=3))
+    await asyncio.sleep(0.2)
+    await queue.enqueue(job)
+    assert await asyncio.wait_for(claiming, timeout=3) == Claim(job.id)
+    assert await queue.load_claimed("node-a", job.id) == job
+    assert await queue.claim("node-a", timeout=0.2) is None
 
 
 async def test_a_copy_of_an_answered_job_is_skipped_at_claim(client: RedisClient) -> None:

@@ -135,7 +135,7 @@ async def test_expired_jobs_are_answered_and_ghosts_dropped(world: World) -> Non
     assert (report.expired, report.queue_depth, report.action) == (1, 0, "none")
     owner = await world.queue.owner(job_id)
     assert owner is not None
-    reply = world.replies.get_reply(owner.reply_key)
+    reply = await world.replies.get_reply(owner.reply_key)
     assert reply is not None and reply.status == "expired"
     assert await world.queue.state(job_id) == "done"
     assert ec2_state(world.node) == "stopped"

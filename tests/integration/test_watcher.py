@@ -201,8 +201,8 @@ async def test_redis_outage_is_logged_and_survived(
         own_redis.stop()
         await until(lambda: logged(caplog, "redis_health", redis="down"), 5)
         # The reply lands while Redis is down; its done signal and ack wait for Redis.
-        await until(lambda: w.store.get_reply(generating.reply_key) is not None, 5)
-        first = w.store.get_reply(generating.reply_key)
+        await until(lambda: w.store.stored(generating.reply_key) is not None, 5)
+        first = w.store.stored(generating.reply_key)
         await asyncio.sleep(0.5)
         own_redis.start()
         await until(lambda: logged(caplog, "redis_health", redis="ok"), 5)
@@ -211,7 +211,7 @@ async def test_redis_outage_is_logged_and_survived(
         w.queue = JobQueue(w.redis)
         try:
             assert await w.queue.wait_done(generating.id, timeout=5)
-            assert w.store.get_reply(generating.reply_key) == first  # written once
+            assert w.store.stored(generating.reply_key) == first  # written once
             after = await w.submit("asked after the outage")
             assert (await w.reply(after)).text == "asked after the outage"
             assert await w.heartbeat_state() == "ready"

@@ -147,12 +147,12 @@ async def test_sigkill_mid_job_then_restart_answers_exactly_once(
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(timeout=10)
     assert await redis.lrange(keys.inflight(NODE), 0, -1) == [job.id]
-    assert store.get_reply(job.reply_key) is None
+    assert await store.get_reply(job.reply_key) is None
 
     engine_double.double.token_delay_seconds = 0.0
     second = start(watcher_env, tmp_path, processes)
     assert await queue.wait_done(job.id, timeout=30)
-    read = store.get_reply(job.reply_key)
+    read = await store.get_reply(job.reply_key)
     assert read is not None and read.status == "done"
     assert read.text == "one two three four five six seven eight nine ten"
     assert reply_objects(replies_bucket) == [job.reply_key]
@@ -167,7 +167,7 @@ async def test_sigkill_mid_job_then_restart_answers_exactly_once(
 
     await until(copy_dropped, 15)
     assert int(await redis.llen(keys.done(job.id))) == 1
-    assert store.get_reply(job.reply_key) == read
+    assert await store.get_reply(job.reply_key) == read
     assert reply_objects(replies_bucket) == [job.reply_key]
     answered = [e for e in second.events() if e.get("event") == "job_answered"]
     assert [e["written"] for e in answered] == [True]
@@ -198,7 +198,7 @@ async def test_sigterm_lets_the_running_job_finish_and_exits_0(
     assert await asyncio.to_thread(process.proc.wait, 15) == 0
     beats = await NodeRegistry(redis).heartbeats()
     assert [b.state for b in beats if b.node == NODE] == ["stopping"]
-    reply = store.get_reply(job.reply_key)
+    reply = await store.get_reply(job.reply_key)
     assert reply is not None and reply.status == "done"
     assert await redis.llen(keys.inflight(NODE)) == 0
     events = process.events()  # every line is JSON, or this raises

@@ -1,10 +1,12 @@
 """ReplyStore on S3: replies/<sub>/<id>.json, written once with a conditional PutObject.
 
-boto3 is imported on first use, so importing this module costs the router nothing.
+boto3 is imported on first use, so importing this module costs the router nothing. boto3
+blocks, so each call runs in a worker thread (asyncio.to_thread).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,10 +27,15 @@ class S3ReplyStore:
         self._region = region
         self._s3: Any = None
 
-    def put_reply(self, key: str, reply: Reply) -> None:
+    async def put_reply(self, key: str, reply: Reply) -> None:
+        await asyncio.to_thread(self._put, key, reply.model_dump_json().encode("utf-8"))
+
+    async def get_reply(self, key: str) -> Reply | None:
+        return await asyncio.to_thread(self._get, key)
+
+    def _put(self, key: str, body: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        body = reply.model_dump_json().encode("utf-8")
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
                 self._client().put_object(
@@ -49,7 +56,7 @@ class S3ReplyStore:
             except BotoCoreError as exc:
                 raise ReplyStoreError(_failure("PutObject", key, exc)) from exc
 
-    def get_reply(self, key: str) -> Reply | None:
+    def _get(self, key: str) -> Reply | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
