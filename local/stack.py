@@ -90,6 +90,8 @@ class LocalStack:
             "TLFIF_ROUTER_COGNITO_ISSUER": account.issuer,
             "TLFIF_ROUTER_JWKS_URL": account.jwks_url,
             "TLFIF_ROUTER_CLIENT_IDS": account.client_id,
+            # What the node's engine serves: GET /v1/models lists it, /v1 requests name it.
+            "TLFIF_ROUTER_SERVED_MODEL": settings.engine_model,
         }
         router_url = self._serve(
             "router", ROUTER_ARGS, settings.router_port, router_env, run_dir, probe="/ping"

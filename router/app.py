@@ -19,6 +19,7 @@ from router.cors import Cors
 from router.deps import RouterDeps, open_services
 from router.errors import on_http_error, on_tlfif_error
 from router.middleware import LastResort, RequestContext
+from router.v1 import completions, models
 from tlfif.errors import TlfifError
 
 ROUTES = [
@@ -30,6 +31,10 @@ ROUTES = [
     Route("/status", node.status, methods=["GET"]),
     Route("/cost", cost.cost, methods=["GET"]),
     Route("/budget/resume", budget.resume, methods=["POST"]),
+    # The OpenAI-compatible surface (ADR 0024): errors there are in OpenAI's shape.
+    Route("/v1/chat/completions", completions.chat_completions, methods=["POST"]),
+    Route("/v1/completions", completions.completions, methods=["POST"]),
+    Route("/v1/models", models.models, methods=["GET"]),
 ]
 
 

@@ -63,7 +63,8 @@ class RouterDeps:
         return connect(
             self.common.redis_url,
             cluster=self.common.redis_cluster,
-            blocking_seconds=self.settings.max_wait_seconds,
+            # The longest wait of any route: GET /result's ?wait, or a /v1 request's hold.
+            blocking_seconds=max(self.settings.max_wait_seconds, self.settings.v1_wait_seconds),
         )
 
 

@@ -1,20 +1,26 @@
 """POST /infer: queue a prompt, wake the node if it sleeps, answer 202 with the job id.
 
 The job is queued in every case the budget allows, also while the node is stopped or AWS
-refuses to start it: the queue is what carries a prompt through a cold start.
+refuses to start it: the queue is what carries a prompt through a cold start. `submit` is
+that core, shared with the OpenAI-compatible routes (router/v1/): a /v1 call is a job too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from router.deps import Services, caller, caller_is_owner, services
-from router.inputs import idempotency_key, infer_request
-from tlfif.contracts import Accepted, Job
+from router.inputs import idempotency_key, infer_request, json_body, retry_count
+from tlfif.claims import Claims
+from tlfif.contracts import Accepted, InferRequest, Job
 from tlfif.errors import BudgetHold, QueueUnavailable, Throttled, TlfifError
+from tlfif.resume import Resume, forget_key, resume_for
 from tlfif.throttle import BREACH_METRIC
 from tlfif.wake import Wake
 
@@ -22,40 +28,69 @@ log = logging.getLogger(__name__)
 BUDGET_MESSAGE = "the monthly budget is reached: no prompt is queued until the owner lifts the hold"
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """A queued job and how waking the node went. `created` is False for a job an earlier
+    try of the same request queued (ADR 0024); `created_ms` is set for a new one only."""
+
+    id: str
+    created: bool
+    created_ms: int | None
+    wake: Wake
+
+
 async def infer(request: Request) -> Response:
     found = services(request)
-    found.metrics.count("Requests")
-    try:
-        return await _infer(request, found)
-    except QueueUnavailable:
-        # Redis failed somewhere before the job was safely queued: the client got a 503.
-        found.metrics.count("RedisEnqueueFail")
-        raise
-
-
-async def _infer(request: Request, found: Services) -> Response:
-    claims = await caller(request)
-    body = await infer_request(request)
-    by_owner = caller_is_owner(request, claims)
-    key = idempotency_key(request)
-    if await found.registry.hold() == "budget":
-        # Checked before enqueueing: under a budget hold nothing is queued at all.
-        raise BudgetHold(BUDGET_MESSAGE)
-    try:
-        enqueued = await found.queue.enqueue(Job.from_request(body, claims.sub), key)
-    except Throttled:
-        found.metrics.count(BREACH_METRIC)  # the per-user pending cap is a limit too
-        raise
-    wake = await _wake_for_new_job(found, by_owner=by_owner)
+    async with counted_submission(found):
+        claims = await caller(request)
+        body = await json_body(request)
+        asked = infer_request(body)
+        resume = resume_for(idempotency_key(request), retry_count(request), "/infer", body)
+        submitted = await submit(request, claims, asked, resume)
+    wake = submitted.wake
     ready = wake.phase == "ready"
     accepted = Accepted(
         status="queued" if ready else "starting",
-        id=enqueued.id,
+        id=submitted.id,
         eta=found.settings.warm_eta_seconds if ready else found.settings.cold_eta_seconds,
         node_error=wake.error,
         hold="manual" if wake.held == "manual" else None,
     )
     return JSONResponse(accepted.model_dump(mode="json", exclude_none=True), status_code=202)
+
+
+@asynccontextmanager
+async def counted_submission(found: Services) -> AsyncIterator[None]:
+    """Counts a prompt's request; a Redis failure inside, before the job was safely queued
+    (the client got a 503), counts as RedisEnqueueFail too."""
+    found.metrics.count("Requests")
+    try:
+        yield
+    except QueueUnavailable:
+        found.metrics.count("RedisEnqueueFail")
+        raise
+
+
+async def submit(
+    request: Request, claims: Claims, asked: InferRequest, resume: Resume
+) -> Submitted:
+    """Queue `asked` for the caller, under `resume`'s key, and wake the node. Under a budget
+    hold nothing is queued (BudgetHold); past the caller's pending cap, Throttled."""
+    found = services(request)
+    if await found.registry.hold() == "budget":
+        # Checked before enqueueing: under a budget hold nothing is queued at all.
+        raise BudgetHold(BUDGET_MESSAGE)
+    if resume.fresh and resume.key is not None:
+        await forget_key(found.redis, claims.sub, resume.key)
+    job = Job.from_request(asked, claims.sub)
+    try:
+        enqueued = await found.queue.enqueue(job, resume.key)
+    except Throttled:
+        found.metrics.count(BREACH_METRIC)  # the per-user pending cap is a limit too
+        raise
+    wake = await _wake_for_new_job(found, by_owner=caller_is_owner(request, claims))
+    created_ms = job.created_ms if enqueued.created else None
+    return Submitted(enqueued.id, enqueued.created, created_ms, wake)
 
 
 async def _wake_for_new_job(found: Services, *, by_owner: bool) -> Wake:

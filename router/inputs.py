@@ -1,4 +1,5 @@
-"""Reading what a client sent: the /infer body, ?wait, the Idempotency-Key header.
+"""Reading what a client sent: a JSON body, ?wait, the Idempotency-Key and
+x-stainless-retry-count headers.
 
 Every failure is an InvalidInput (400) naming the field, so a client can point at it.
 """
@@ -6,6 +7,7 @@ Every failure is an InvalidInput (400) naming the field, so a client can point a
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,6 +20,9 @@ from tlfif.errors import InvalidInput
 # past this is refused before it is parsed, so nobody can make the router buffer megabytes.
 MAX_BODY_BYTES = 64 * 1024
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+# The OpenAI SDKs (Stainless-generated) number each request's tries: 0, then 1, 2, ...
+RETRY_COUNT_HEADER = "x-stainless-retry-count"
+_TRY_NUMBER = re.compile(r"^[0-9]{1,6}$")
 # The deepest a body may nest arrays and objects. /infer's own shape is 3 deep; Python's
 # json parser recurses per level and a body of ~1,000 brackets exhausts its stack
 # (RecursionError), so the depth is checked on the raw bytes, before any parsing.
@@ -25,15 +30,15 @@ MAX_BODY_DEPTH = 32
 _OPENERS, _CLOSERS = frozenset(b"[{"), frozenset(b"]}")
 
 
-async def infer_request(request: Request) -> InferRequest:
-    body = await _json_body(request)
+def infer_request(body: dict[str, Any]) -> InferRequest:
     try:
         return InferRequest.model_validate(body)
     except ValidationError as exc:
         raise invalid_input(exc, body) from None
 
 
-async def _json_body(request: Request) -> Any:
+async def json_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, refused (400 naming "body") past the size and depth caps."""
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
@@ -50,6 +55,19 @@ async def _json_body(request: Request) -> Any:
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object", field="body")
     return body
+
+
+def retry_count(request: Request) -> int | None:
+    """Which try of a request this is, as the OpenAI SDKs number them (0 the first); None
+    from a client that does not say."""
+    given = request.headers.get(RETRY_COUNT_HEADER)
+    if given is None:
+        return None
+    if not _TRY_NUMBER.match(given):
+        raise InvalidInput(
+            f"{RETRY_COUNT_HEADER} must be a whole number of tries", field=RETRY_COUNT_HEADER
+        )
+    return int(given)
 
 
 def nesting_depth(raw: bytes | bytearray) -> int:

@@ -115,7 +115,7 @@ class LastResort:
             error_log.exception("unexpected error", extra={"requestId": request_id})
             if started:
                 raise  # the response has begun; nothing sane can be sent any more
-            await unavailable()(scope, receive, send)
+            await unavailable(path=str(scope.get("path", "")))(scope, receive, send)
 
 
 def _access_log(scope: Scope, request_id: str, status: int, started: float) -> None:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from router.deps import Services, caller, services
 from router.inputs import wait_seconds
 from tlfif import keys
-from tlfif.contracts import NodePhase, Owner, Pending, Reply, reply_key_for
+from tlfif.contracts import NodePhase, Pending, Reply, reply_key_for
 from tlfif.delivery import answer_if_expired
 from tlfif.errors import JobNotFound, TlfifError
 
@@ -42,14 +42,14 @@ async def result(request: Request) -> Response:
         return JSONResponse(stored.model_dump(mode="json"))
     if owner.sub != claims.sub:
         raise JobNotFound(NOT_FOUND)
-    reply = await _reply(found, job_id, owner)
+    reply = await reply_of(found, job_id, owner.reply_key)
     if reply is not None:
         return JSONResponse(reply.model_dump(mode="json"))
     phase = await _nudge_node(found)
     if wait > 0:
         # Checked again whether or not the signal came: the job may have expired meanwhile.
         await found.queue.wait_done(job_id, wait)
-        reply = await _reply(found, job_id, owner)
+        reply = await reply_of(found, job_id, owner.reply_key)
         if reply is not None:
             return JSONResponse(reply.model_dump(mode="json"))
         phase = await found.waker.phase()  # up to 25 s later: the node may have come up
@@ -58,14 +58,14 @@ async def result(request: Request) -> Response:
     return JSONResponse(pending.model_dump(mode="json"), status_code=202)
 
 
-async def _reply(found: Services, job_id: str, owner: Owner) -> Reply | None:
+async def reply_of(found: Services, job_id: str, reply_key: str) -> Reply | None:
     """The reply if the job is answered; a job that expired unanswered is answered now."""
     state = await found.queue.state(job_id)
     if state == "gone":
         await answer_if_expired(found.queue, found.replies, job_id)
     elif state != "done":
         return None
-    return await found.replies.get_reply(owner.reply_key)
+    return await found.replies.get_reply(reply_key)
 
 
 async def _nudge_node(found: Services) -> NodePhase:

@@ -1,6 +1,7 @@
 """The shapes every part shares: the job in Redis, the reply in S3, the HTTP bodies.
 
-Router, watcher and clients import these models; nothing else defines a wire format.
+Router, watcher and clients import these models; nothing else defines a wire format. The
+OpenAI-compatible /v1 bodies are in tlfif/openai_contracts.py.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class InferRequest(BaseModel):
     idle: Annotated[int, Field(ge=1, le=30)] = DEFAULT_IDLE_MINUTES
     max_tokens: Annotated[int, Field(ge=1, le=4096)] | None = None
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    stop: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=4)] | None = None
     # The seed's LoRA hook. No adapter is built yet, so it is refused (400 unsupported)
     # rather than accepted and ignored, which would answer from the base model (ADR 0021).
     adapter_uri: str | None = None
@@ -133,7 +136,12 @@ class InferRequest(BaseModel):
         return [Message(role="user", content=self.prompt or "")]
 
     def params(self) -> Params:
-        given: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
+        given: dict[str, Any] = {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop": self.stop,
+        }
         return Params(**{k: v for k, v in given.items() if v is not None})
 
 

@@ -55,6 +55,12 @@ class JobNotFound(TlfifError):
     status, code = 404, "not_found"
 
 
+class ModelNotFound(TlfifError):
+    """A /v1 request names a model the node does not serve."""
+
+    status, code = 404, "model_not_found"
+
+
 class Throttled(TlfifError):
     status, code = 429, "throttled"
 
@@ -74,6 +80,43 @@ class BudgetHold(TlfifError):
     """The budget killer set a hold: starts are refused, nothing is queued."""
 
     status, code, retry_after = 503, "budget_reached", 3600
+
+
+class ReplyPending(TlfifError):
+    """A /v1 request's reply did not come while the router held it. The job stays queued;
+    the same request again resumes it (ADR 0024)."""
+
+    status, code = 503, "reply_pending"
+
+    def __init__(self, message: str, *, retry_after: int = 5, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+class NodeHeld(TlfifError):
+    """The owner's manual hold keeps the node stopped: a plain user's /v1 request is
+    queued, and waits for the owner, longer than any client retries."""
+
+    status, code, retry_after = 503, "node_held", 60
+
+
+class ReplyFailed(TlfifError):
+    """A /v1 request's job was answered with an error (the reply's error_code is the code);
+    its words are fixed per code, never the engine's own."""
+
+    status, code = 502, "reply_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "reply_failed",
+        status: int = 502,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+        self.status = status
 
 
 class NodeStartRefused(TlfifError):

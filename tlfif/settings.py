@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tlfif.errors import ConfigError
 
+# What the node's engine serves unless told otherwise (the AMI's model); the router names it
+# on /v1 and the watcher asks the engine for it.
+DEFAULT_ENGINE_MODEL = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+
 # Prefixes of the deployables; the shared TLFIF_ set must not claim their names.
 DEPLOYABLE_PREFIXES = (
     "ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_", "HEALTH_", "GUI_",
@@ -85,6 +89,13 @@ class RouterSettings(StrictSettings):
     ec2_state_cache_seconds: Annotated[int, Field(ge=1, le=300)] = 15
     start_lock_seconds: Annotated[int, Field(ge=1, le=60)] = 10
     max_wait_seconds: Annotated[int, Field(ge=0, le=25)] = 25
+    # POST /v1/chat/completions and /v1/completions hold the request this long while the
+    # reply comes; then 503 with Retry-After, and the client's retry resumes the same job
+    # (ADR 0024). API Gateway ends every request at 30 s: keep 25 where it fronts the router.
+    v1_wait_seconds: Annotated[float, Field(gt=0, le=600)] = 25.0
+    # The model the node's engine serves (the watcher's TLFIF_WATCHER_ENGINE_MODEL): GET
+    # /v1/models lists it, and a /v1 request naming another is a 404 model_not_found.
+    served_model: Annotated[str, Field(min_length=1)] = DEFAULT_ENGINE_MODEL
     queue_health_max_ms: Annotated[int, Field(ge=1)] = 200
     # True only on Lambda behind API Gateway's JWT authorizer: take the claims it verified
     # from the event (requestContext.authorizer.jwt.claims) and fetch no JWKS. Anywhere
@@ -118,7 +129,7 @@ class WatcherSettings(StrictSettings):
     model_config = SettingsConfigDict(env_prefix="TLFIF_WATCHER_", extra="forbid", frozen=True)
 
     engine_url: str = "http://127.0.0.1:8000/v1"
-    engine_model: str = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
+    engine_model: str = DEFAULT_ENGINE_MODEL
     engine_api_key: str = "none"
     engine_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
     # Tries after the first when the engine refuses a job (an HTTP error, finish_reason

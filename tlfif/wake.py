@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,18 @@ log = logging.getLogger(__name__)
 UP_PHASES: frozenset[NodePhase] = frozenset(
     {"starting", "booting", "loading", "ready", "engine_restarting"}
 )
+
+
+def seconds_until_ready(
+    phase: NodePhase, waited_seconds: float, *, cold_eta: int, warm_eta: int
+) -> int:
+    """How long a job that has waited `waited_seconds` likely still waits for its node: on
+    a ready node the warm estimate; on one still coming up (or going down, to be started
+    again) the cold-start estimate less what it waited already, never below the warm one.
+    The job's own wait stands in for the node's: every new prompt wakes a stopped node."""
+    if phase == "ready":
+        return warm_eta
+    return max(warm_eta, math.ceil(cold_eta - waited_seconds))
 
 
 @dataclass(frozen=True)

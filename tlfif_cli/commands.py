@@ -73,6 +73,13 @@ def cmd_logout(ctx: Context) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_token(ctx: Context) -> ExitCode:
+    """The profile's access token on stdout, refreshed if near expiry: what an OpenAI client
+    sends as its API key to the router's /v1 routes (valid for about an hour)."""
+    ctx.out.print(ctx.session().access_token())
+    return ExitCode.OK
+
+
 def cmd_infer(ctx: Context) -> ExitCode:
     request = build_request(read_prompt(ctx.args.prompt, ctx.err), ctx.args)
     started = time.monotonic()
@@ -165,6 +172,7 @@ def cmd_gui(ctx: Context) -> ExitCode:
 COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "login": cmd_login,
     "logout": cmd_logout,
+    "token": cmd_token,
     "infer": cmd_infer,
     "result": cmd_result,
     "stop": cmd_stop,

@@ -47,6 +47,9 @@ def build_parser() -> Parser:
         help="read the password from stdin (and, a line each, any new password or MFA code)",
     )
     commands.add_parser("logout", help="forget this profile's tokens")
+    commands.add_parser(
+        "token", help="print a fresh access token (an OpenAI client's API key for /v1)"
+    )
 
     infer = commands.add_parser("infer", help="send a prompt and wait for the reply")
     infer.add_argument("prompt", nargs="?", help='the prompt; "-" or none reads stdin')

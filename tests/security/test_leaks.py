@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from tests.doubles.cloud import NodeControlDouble
-from tests.doubles.token_issuer import TokenIssuerDouble
+from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.redis_servers import RedisServer, free_port
-from tests.fixtures.router_app import RouterHarness, open_router, router_on
+from tests.fixtures.router_app import RouterHarness, open_router, router_on, router_settings
 from tlfif.aws.s3 import S3ReplyStore
-from tlfif.contracts import Reply
+from tlfif.contracts import Reply, reply_key_for
 from tlfif.delivery import deliver
 from tlfif.keys import job as job_key
 from tlfif.redis_conn import connect
@@ -126,3 +126,56 @@ async def test_jwks_unreachable_is_a_401_naming_no_host(
     assert answer.json()["error"]["message"] == "the signing keys (JWKS) are unreachable"
     assert "cognito-idp" not in answer.text
     assert_clean(answer)
+
+
+async def test_the_openai_routes_name_nothing_internal_either(
+    redis_server: RedisServer, token_issuer: TokenIssuerDouble, aws: str
+) -> None:
+    """/v1 in OpenAI's shape, with the same fixed words: Redis down, EC2 refusing with an
+    ARN, S3 failing, and an engine error whose own words name its address."""
+    chat = {"model": "engine-double", "messages": [{"role": "user", "content": "hi"}]}
+    quick = router_settings(token_issuer, served_model="engine-double", v1_wait_seconds=0.1)
+    answers: list[httpx.Response] = []
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    test_redis = connect(closed)
+    async with open_router(
+        token_issuer, lambda: connect(closed), test_redis, settings=quick
+    ) as down:
+        answers.append(
+            await down.client.post("/v1/chat/completions", json=chat, headers=down.auth())
+        )
+        answers.append(await down.client.get("/v1/models", headers=down.auth()))
+    await test_redis.aclose()
+    refusing = NodeControlDouble(refuse_start=f"UnauthorizedOperation for {ARN}")
+    async with router_on(redis_server, token_issuer, node=refusing, settings=quick) as router:
+        pending = await router.client.post("/v1/chat/completions", json=chat, headers=router.auth())
+        assert "the node could not be started" in pending.json()["error"]["message"]
+        answers.append(pending)
+        # Answered with an error whose words (the engine's own) name its address.
+        headers = router.auth() | {"Idempotency-Key": "k"}
+        prompt = {"model": "engine-double", "prompt": "x"}
+        await router.client.post("/v1/completions", json=prompt, headers=headers)
+        words = "engine answered HTTP 500 from http://127.0.0.1:8000/v1: Traceback"
+        for job_id in await router.queue.pending_for(sub_of("alice")):
+            leaky = Reply(id=job_id, status="error", error_code="engine_error", error=words)
+            await deliver(
+                router.queue, router.replies, reply_key_for(sub_of("alice"), job_id), leaky
+            )
+        failed = await router.client.post("/v1/completions", json=prompt, headers=headers)
+        assert failed.status_code == 502
+        assert failed.json()["error"]["message"] == "the model's engine refused this request"
+        answers.append(failed)
+    async with router_on(
+        redis_server, token_issuer, replies=S3ReplyStore(SECRET_BUCKET, REGION), settings=quick
+    ) as router:
+        headers = router.auth() | {"Idempotency-Key": "s3"}
+        await router.client.post("/v1/chat/completions", json=chat, headers=headers)
+        for pending_id in await router.queue.pending_for(sub_of("alice")):
+            await router.queue.signal_done(pending_id)
+        unreadable = await router.client.post("/v1/chat/completions", json=chat, headers=headers)
+        assert unreadable.status_code == 503
+        assert unreadable.json()["error"]["message"] == "reply store unavailable"
+        answers.append(unreadable)
+    for answer in answers:
+        assert set(answer.json()["error"]) == {"message", "type", "param", "code"}
+        assert_clean(answer)

@@ -112,6 +112,18 @@ async def test_every_forged_or_confused_token_is_a_401(router: RouterHarness, ca
         assert response.status_code == 401, (case, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["error"]["code"] == "unauthorized"
+    # The OpenAI-compatible routes refuse the same tokens, in OpenAI's words.
+    chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    for method, path in (("POST", "/v1/chat/completions"), ("GET", "/v1/models")):
+        response = await router.client.request(
+            method,
+            path,
+            json=chat if method == "POST" else None,
+            headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": case},
+        )
+        assert response.status_code == 401, (case, path, response.text)
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["error"]["code"] == "invalid_api_key"
     assert await router.queue.depth() == 0
 
 

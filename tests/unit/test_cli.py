@@ -537,6 +537,13 @@ def test_logout_forgets_the_tokens(tlfif: Tlfif) -> None:
     assert TokenFile().load("local") is None
 
 
+def test_token_prints_the_access_token_an_openai_client_sends(tlfif: Tlfif) -> None:
+    run = tlfif("token")  # the demo user is logged in by itself
+    stored = TokenFile().load("local")
+    assert run.code == ExitCode.OK and stored is not None
+    assert run.out == stored.access_token + "\n" and run.err == ""
+
+
 class TerminalInput(io.StringIO):
     def isatty(self) -> bool:
         return True

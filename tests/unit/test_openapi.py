@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from router.app import ROUTES
 from tests.doubles.token_issuer import TokenIssuerDouble
-from tests.fixtures.router_provocations import provoke_every_response
+from tests.fixtures.router_provocations import provoke_every_response, provoke_v1
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_URI = "urn:tlfif:openapi"
@@ -135,5 +135,6 @@ async def test_every_documented_response_is_provoked_and_matches(
 ) -> None:
     contract = Contract(spec)
     await provoke_every_response(token_issuer, contract.check, contract.check_component, spec)
+    await provoke_v1(token_issuer, contract.check, contract.check_component)
     assert contract.problems == []
     assert contract.documented() - contract.seen == set()

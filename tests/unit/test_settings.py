@@ -58,3 +58,18 @@ def test_router_limits_and_gateway_trust_come_from_the_environment(
     monkeypatch.setenv("TLFIF_ROUTER_THROTTLE_READ_PER_SECOND", "-1")
     with pytest.raises(ConfigError, match="TLFIF_ROUTER_THROTTLE_READ_PER_SECOND"):
         RouterSettings.load()
+
+
+def test_the_v1_wait_and_the_served_model_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = RouterSettings.load()
+    # API Gateway ends every request at 30 s; the watcher asks its engine for the same model.
+    assert (
+        defaults.v1_wait_seconds == 25 and defaults.served_model == WatcherSettings().engine_model
+    )
+    monkeypatch.setenv("TLFIF_ROUTER_V1_WAIT_SECONDS", "1.5")
+    monkeypatch.setenv("TLFIF_ROUTER_SERVED_MODEL", "gemma-3-270m")
+    loaded = RouterSettings.load()
+    assert (loaded.v1_wait_seconds, loaded.served_model) == (1.5, "gemma-3-270m")
+    monkeypatch.setenv("TLFIF_ROUTER_V1_WAIT_SECONDS", "0")
+    with pytest.raises(ConfigError, match="TLFIF_ROUTER_V1_WAIT_SECONDS"):
+        RouterSettings.load()

@@ -10,7 +10,7 @@ import pytest
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble
 from tlfif.errors import BudgetHold
 from tlfif.nodes import NodeRegistry
-from tlfif.wake import NodeWaker
+from tlfif.wake import NodeWaker, seconds_until_ready
 
 pytestmark = pytest.mark.anyio
 
@@ -85,3 +85,12 @@ async def test_concurrent_callers_share_one_start(registry: NodeRegistry) -> Non
     assert await registry.take_start_lock(10)
     wake = await waker.ensure_awake()  # another router holds the lock
     assert wake.phase == "starting" and node.calls == []
+
+
+def test_the_time_a_node_likely_still_needs() -> None:
+    # Ready: the warm estimate. Coming up: the cold estimate less what the job waited,
+    # never below the warm one.
+    assert seconds_until_ready("ready", 40, cold_eta=90, warm_eta=5) == 5
+    assert seconds_until_ready("starting", 25.2, cold_eta=90, warm_eta=5) == 65
+    assert seconds_until_ready("loading", 88, cold_eta=90, warm_eta=5) == 5
+    assert seconds_until_ready("stopped", 0, cold_eta=90, warm_eta=5) == 90

@@ -51,6 +51,10 @@ locals {
     "POST /budget/resume" = true
     "GET /ping"           = false # uptime checks (the seed's API-005): no token
     "OPTIONS /{proxy+}"   = false # CORS preflights carry no token
+    # The OpenAI-compatible surface (ADR 0024): a token, like every native route.
+    "POST /v1/chat/completions" = true
+    "POST /v1/completions"      = true
+    "GET /v1/models"            = true
     # No $default route: an unknown route gets API Gateway's own 404 and invokes nothing,
     # so a stranger's made-up paths cost requests, not Lambda runs (ADR 0021).
   }

@@ -1,0 +1,64 @@
+"""The official `openai` client against `make up`'s stack (router under uvicorn, moto, Redis,
+the node agent, a watcher under supervisord; the engine double for speed), from a stopped
+node whose boot outlasts the router's wait: the client's own default retries get the
+answer, and the access log shows every try of the one job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openai import OpenAI
+
+from tests.fixtures.engine import RunningEngineDouble
+from tests.fixtures.local_stack import StackRun, start_stack
+
+PROMPT = "one two three"
+
+
+@pytest.fixture
+def stack(tmp_path: Path, engine_double: RunningEngineDouble) -> Iterator[StackRun]:
+    run = start_stack(
+        tmp_path,
+        {
+            "TLFIF_LOCAL_ENGINE_URL": engine_double.url,
+            "TLFIF_LOCAL_ENGINE_MODEL": "engine-double",
+            # A boot longer than the wait, and the estimate the Retry-After counts down.
+            "TLFIF_LOCAL_BOOT_DELAY_SECONDS": "5",
+            "TLFIF_ROUTER_V1_WAIT_SECONDS": "2",
+            "TLFIF_ROUTER_COLD_ETA_SECONDS": "6",
+            "TLFIF_ROUTER_WARM_ETA_SECONDS": "1",
+        },
+    )
+    yield run
+    run.interrupt()
+
+
+def access_lines(run: StackRun, route: str) -> list[dict[str, object]]:
+    lines = (run.tmp / "run" / "router.log").read_text().splitlines()
+    parsed = [json.loads(line) for line in lines if '"router.access"' in line]
+    return [line for line in parsed if line.get("route") == route]
+
+
+@pytest.mark.slow
+def test_a_cold_start_through_the_openai_client_is_one_job_and_several_tries(
+    stack: StackRun, engine_double: RunningEngineDouble
+) -> None:
+    assert stack.instance_state() == "stopped"
+    client = OpenAI(base_url=stack.profile["api_url"] + "/v1", api_key=stack.access_token())
+    model = client.models.list().data[0].id
+    answer = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": PROMPT}]
+    )
+    assert answer.choices[0].message.content == PROMPT
+    tries = access_lines(stack, "/v1/chat/completions")
+    assert len(tries) >= 2 and [t["status"] for t in tries][-1] == 200
+    assert all(t["status"] == 503 for t in tries[:-1])
+    # One job: one prompt reached the engine, one reply landed in S3.
+    assert engine_double.double.requests_for(PROMPT) == 1
+    listed = stack.aws("s3").list_objects_v2(Bucket="tl-fif-replies")
+    assert [item["Key"] for item in listed.get("Contents", [])] == [
+        f"replies/{tries[0]['sub']}/{answer.id.removeprefix('chatcmpl-')}.json"
+    ]
