@@ -37,6 +37,9 @@ locals {
         TLFIF_ROUTER_CLIENT_IDS           = join(",", module.identity.client_ids)
         TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS = "true"
         TLFIF_ROUTER_MAX_WAIT_SECONDS     = tostring(var.router_max_wait_seconds)
+        # API Gateway's HTTP API buffers every response: a stream: true request is held as
+        # an unstreamed one and its events sent at once (router/v1/stream.py).
+        TLFIF_ROUTER_V1_STREAM_LIVE = "false"
       }
     }
     queue_health = {

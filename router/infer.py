@@ -72,7 +72,7 @@ async def counted_submission(found: Services) -> AsyncIterator[None]:
 
 
 async def submit(
-    request: Request, claims: Claims, asked: InferRequest, resume: Resume
+    request: Request, claims: Claims, asked: InferRequest, resume: Resume, *, stream: bool = False
 ) -> Submitted:
     """Queue `asked` for the caller, under `resume`'s key, and wake the node. Under a budget
     hold nothing is queued (BudgetHold); past the caller's pending cap, Throttled."""
@@ -82,7 +82,7 @@ async def submit(
         raise BudgetHold(BUDGET_MESSAGE)
     if resume.fresh and resume.key is not None:
         await forget_key(found.redis, claims.sub, resume.key)
-    job = Job.from_request(asked, claims.sub)
+    job = Job.from_request(asked, claims.sub, stream=stream)
     try:
         enqueued = await found.queue.enqueue(job, resume.key)
     except Throttled:

@@ -182,9 +182,11 @@ class Job(BaseModel):
     created_ms: int
     # Never set now (InferRequest refuses adapter_uri); kept so jobs queued by 0.6 still read.
     adapter_uri: str | None = None
+    # Its text is also streamed while generated (tlfif/tokens.py), for a streaming reader.
+    stream: bool = False
 
     @classmethod
-    def from_request(cls, request: InferRequest, sub: str) -> Job:
+    def from_request(cls, request: InferRequest, sub: str, *, stream: bool = False) -> Job:
         job_id = str(uuid.uuid4())
         return cls(
             id=job_id,
@@ -194,6 +196,7 @@ class Job(BaseModel):
             params=request.params(),
             reply_key=reply_key_for(sub, job_id),
             created_ms=now_ms(),
+            stream=stream,
         )
 
 

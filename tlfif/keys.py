@@ -44,6 +44,11 @@ def done(job_id: str) -> str:
     return f"{TAG}:done:{job_id}"
 
 
+def tokens(job_id: str) -> str:
+    """The job's text while it is generated (a stream; tlfif/tokens.py)."""
+    return f"{TAG}:tokens:{job_id}"
+
+
 def inflight(node: str) -> str:
     return f"{TAG}:inflight:{node}"
 

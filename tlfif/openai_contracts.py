@@ -45,6 +45,12 @@ def _refuse_set(value: T, what: str) -> T:
     return value
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = False
+
+
 class _V1Request(BaseModel):
     """What POST /v1/chat/completions and /v1/completions share."""
 
@@ -56,6 +62,7 @@ class _V1Request(BaseModel):
     stop: list[Annotated[str, Field(min_length=1)]] | None = None
     n: Annotated[int, Field(ge=1)] | None = None
     stream: bool | None = None
+    stream_options: StreamOptions | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     logit_bias: dict[str, Any] | None = None
@@ -76,13 +83,6 @@ class _V1Request(BaseModel):
     def _one_choice(cls, value: int | None) -> int | None:
         if value is not None and value > 1:
             raise _unsupported("one choice per request (n = 1); send n > 1 as separate requests")
-        return value
-
-    @field_validator("stream")
-    @classmethod
-    def _not_streamed_yet(cls, value: bool | None) -> bool | None:
-        if value:
-            raise _unsupported("streaming is not supported yet; send stream false")
         return value
 
     @field_validator("presence_penalty", "frequency_penalty")
@@ -355,6 +355,95 @@ class TextCompletion(BaseModel):
             created=created,
             model=reply.model or model,
             choices=[choice],
+            usage=CompletionUsage.of(reply),
+        )
+
+
+class ChatDelta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChatChunkChoice(BaseModel):
+    index: int = 0
+    delta: ChatDelta
+    finish_reason: str | None = None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One server-sent event of a streamed POST /v1/chat/completions."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChatChunkChoice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: None = None
+
+    @classmethod
+    def piece(cls, job_id: str, *, created: int, model: str, text: str) -> ChatCompletionChunk:
+        delta = ChatDelta(role="assistant", content="") if not text else ChatDelta(content=text)
+        return cls(
+            id=f"chatcmpl-{job_id}",
+            created=created,
+            model=model,
+            choices=[ChatChunkChoice(delta=delta)],
+        )
+
+    @classmethod
+    def last(cls, reply: Reply, *, created: int, model: str) -> ChatCompletionChunk:
+        choice = ChatChunkChoice(delta=ChatDelta(), finish_reason=finish_reason_of(reply))
+        return cls(id=f"chatcmpl-{reply.id}", created=created, model=model, choices=[choice])
+
+    @classmethod
+    def usage_of(cls, reply: Reply, *, created: int, model: str) -> ChatCompletionChunk:
+        return cls(
+            id=f"chatcmpl-{reply.id}",
+            created=created,
+            model=model,
+            choices=[],
+            usage=CompletionUsage.of(reply),
+        )
+
+
+class CompletionChunkChoice(BaseModel):
+    index: int = 0
+    text: str
+    finish_reason: str | None = None
+    logprobs: None = None
+
+
+class TextCompletionChunk(BaseModel):
+    """One server-sent event of a streamed POST /v1/completions (OpenAI reuses the
+    text_completion object for its chunks)."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChunkChoice]
+    usage: CompletionUsage | None = None
+    system_fingerprint: None = None
+
+    @classmethod
+    def piece(cls, job_id: str, *, created: int, model: str, text: str) -> TextCompletionChunk:
+        choice = CompletionChunkChoice(text=text)
+        return cls(id=f"cmpl-{job_id}", created=created, model=model, choices=[choice])
+
+    @classmethod
+    def last(cls, reply: Reply, *, created: int, model: str) -> TextCompletionChunk:
+        choice = CompletionChunkChoice(text="", finish_reason=finish_reason_of(reply))
+        return cls(id=f"cmpl-{reply.id}", created=created, model=model, choices=[choice])
+
+    @classmethod
+    def usage_of(cls, reply: Reply, *, created: int, model: str) -> TextCompletionChunk:
+        return cls(
+            id=f"cmpl-{reply.id}",
+            created=created,
+            model=model,
+            choices=[],
             usage=CompletionUsage.of(reply),
         )
 

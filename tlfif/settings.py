@@ -93,6 +93,14 @@ class RouterSettings(StrictSettings):
     # reply comes; then 503 with Retry-After, and the client's retry resumes the same job
     # (ADR 0024). API Gateway ends every request at 30 s: keep 25 where it fronts the router.
     v1_wait_seconds: Annotated[float, Field(gt=0, le=600)] = 25.0
+    # A `stream: true` request's longest life: through a cold start (kept open by SSE
+    # comments) and the whole generation.
+    v1_stream_seconds: Annotated[float, Field(gt=0, le=3600)] = 600.0
+    # How long a stream may stay silent (the node starting) before an SSE comment is sent.
+    v1_keep_alive_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # False where the transport buffers the response (Lambda behind API Gateway): a streamed
+    # request is then answered as a held one, its events sent at once.
+    v1_stream_live: bool = True
     # The model the node's engine serves (the watcher's TLFIF_WATCHER_ENGINE_MODEL): GET
     # /v1/models lists it, and a /v1 request naming another is a 404 model_not_found.
     served_model: Annotated[str, Field(min_length=1)] = DEFAULT_ENGINE_MODEL

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -69,6 +69,7 @@ class _Stream:
     finish_reason: str | None = None
     usage: Usage | None = None
     first_token_at: float | None = None
+    on_delta: Callable[[str], None] | None = None
 
     def feed(self, chunk: Any) -> None:
         """Take one parsed chunk. Raises EngineError for a reported error, TypeError or
@@ -89,6 +90,8 @@ class _Stream:
                 # vLLM's first chunk carries role with content "": not a token.
                 self.parts.append(content)
                 self.content_deltas += 1
+                if self.on_delta is not None:
+                    self.on_delta(content)
                 if self.first_token_at is None:
                     self.first_token_at = time.monotonic()
             if choice.get("finish_reason") is not None:
@@ -126,9 +129,15 @@ class EngineClient:
         )
 
     async def complete(
-        self, messages: list[Message], params: Params, *, timeout: float | None = None
+        self,
+        messages: list[Message],
+        params: Params,
+        *,
+        timeout: float | None = None,
+        on_delta: Callable[[str], None] | None = None,
     ) -> Completion:
-        """Stream one chat completion to its end (within `timeout`, else the setting).
+        """Stream one chat completion to its end (within `timeout`, else the setting),
+        handing each content delta to `on_delta` as it comes.
 
         Raises EngineDown when the engine is not there or the connection breaks, and
         EngineError for any other failure, including a stream that ends without a
@@ -143,7 +152,7 @@ class EngineClient:
             "stream_options": {"include_usage": True},
         }
         started = time.monotonic()
-        stream = _Stream(model=self.model, parts=[])
+        stream = _Stream(model=self.model, parts=[], on_delta=on_delta)
         try:
             # One deadline for the whole reply: httpx's timeout alone is per read, and a
             # server that trickles a token every few seconds would never trip it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -20,6 +21,7 @@ from tlfif.ports import ReplyStore
 from tlfif.queue import Claim, Claimed, JobQueue
 from tlfif.runtime.logs import log_event
 from tlfif.settings import WatcherSettings
+from tlfif.tokens import TokenWriter
 from watcher.engine import Completion, EngineClient
 from watcher.engine_outage import EngineOutage
 from watcher.redis_health import Backoff, RedisHealth
@@ -166,7 +168,7 @@ class JobRunner:
                 return EngineFailure("engine_failed", ENGINE_FAILED_MESSAGE)
             try:
                 async with self.outage.turn(job.id):
-                    return await self.engine.complete(job.messages, job.params)
+                    return await self._attempt(job)
             except EngineDown as exc:
                 seen = self.outage.report(job.id, exc, seen_deaths)
                 log_event(
@@ -187,6 +189,20 @@ class JobRunner:
                     return EngineFailure("engine_error", exc.message)
                 await asyncio.sleep(delay)
                 delay *= 2
+
+    async def _attempt(self, job: Job) -> Completion:
+        """One generation of `job`; a streamed job's text also goes to its token stream,
+        tagged with this attempt, so a reader can tell a fresh start from more text."""
+        if not job.stream:
+            return await self.engine.complete(job.messages, job.params)
+        writer = TokenWriter(self.queue.redis, job.id, f"{self.node}/{uuid.uuid4().hex[:8]}")
+        try:
+            completion = await self.engine.complete(job.messages, job.params, on_delta=writer.add)
+        except (EngineDown, EngineError):
+            await writer.end("error")
+            raise
+        await writer.end(completion.finish_reason)
+        return completion
 
     async def _finish(self, job_id: str, sub: str, reply_key: str, reply: Reply) -> None:
         """Write the reply once, then signal it and forget the job (one script): in that

@@ -1,5 +1,6 @@
 """TL-FIF: the real WatcherNode, assembled as watcher/main.py assembles it, with a no-op
-engine and in-memory cloud ports; jobs go in through JobQueue.enqueue and the submitter
+engine and in-memory cloud ports (the reply store does not block, so no thread hop: the S3
+adapter's is its own); jobs go in through JobQueue.enqueue and the submitter
 waits with JobQueue.wait_done, as the router and the CLI do.
 
 Public APIs only (the node, its settings and ports, the queue, the contracts): the queue's
@@ -11,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import uvloop
 
 from bench.peers import protocol
 from tlfif.contracts import InferRequest, Job, Message, Params, Reply, Usage
@@ -35,7 +39,12 @@ class NoOpEngine(EngineClient):
         super().__init__("http://no-engine.invalid/v1", "no-op", "none", timeout_seconds=10.0)
 
     async def complete(
-        self, messages: list[Message], params: Params, *, timeout: float | None = None
+        self,
+        messages: list[Message],
+        params: Params,
+        *,
+        timeout: float | None = None,
+        on_delta: Callable[[str], None] | None = None,
     ) -> Completion:
         protocol.noop(messages[-1].content)
         return Completion(
@@ -131,7 +140,8 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
 if __name__ == "__main__":
     sys.exit(
         protocol.main(
-            work=lambda args: asyncio.run(serve(args)),
+            # On uvloop, as watcher/main.py runs the node; the submitters on asyncio's loop.
+            work=lambda args: uvloop.run(serve(args)),
             enqueue=lambda args: asyncio.run(enqueue_all(args)),
             latency=lambda args: asyncio.run(time_one_by_one(args)),
             distributions=("tlfif", "redis", "hiredis", "pydantic"),

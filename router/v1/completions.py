@@ -20,13 +20,17 @@ from router.deps import Services, caller, services
 from router.infer import Submitted, counted_submission, submit
 from router.inputs import idempotency_key, json_body, retry_count
 from router.result import reply_of
+from router.v1.errors import FAILURE_WORDS
+from router.v1.stream import streamed, whole
 from tlfif.contracts import Reply, invalid_input, now_ms, reply_key_for
 from tlfif.errors import ModelNotFound, NodeHeld, ReplyFailed, ReplyPending
 from tlfif.openai_contracts import (
     ChatCompletion,
+    ChatCompletionChunk,
     ChatCompletionRequest,
     CompletionRequest,
     TextCompletion,
+    TextCompletionChunk,
 )
 from tlfif.resume import resume_for
 from tlfif.wake import seconds_until_ready
@@ -34,34 +38,29 @@ from tlfif.wake import seconds_until_ready
 # The official openai client honours a Retry-After of up to 120 s and does not retry at
 # all past it (openai/_constants.py, MAX_RETRY_AFTER_DELAY).
 MAX_RETRY_AFTER_SECONDS = 120
-# What a failed reply says on /v1, by its error_code: fixed words, never the engine's own.
-FAILURE_WORDS = {
-    "engine_error": "the model's engine refused this request",
-    "engine_crashed": "the model's engine crashed each time it ran this prompt",
-    "engine_failed": (
-        "the model's engine did not come up, so the node stopped; a new request starts it again"
-    ),
-    "watcher_failed": "the node failed on this request",
-    "expired": "no node took this request within its time to live",
-    "cancelled": "this request was cancelled",
-}
 
 V1Request = ChatCompletionRequest | CompletionRequest
+Shapes = (
+    tuple[type[ChatCompletion], type[ChatCompletionChunk]]
+    | tuple[type[TextCompletion], type[TextCompletionChunk]]
+)
 
 
 async def chat_completions(request: Request) -> Response:
-    return await _complete(request, "/v1/chat/completions", ChatCompletionRequest, ChatCompletion)
+    shapes: Shapes = (ChatCompletion, ChatCompletionChunk)
+    return await _complete(request, "/v1/chat/completions", ChatCompletionRequest, shapes)
 
 
 async def completions(request: Request) -> Response:
-    return await _complete(request, "/v1/completions", CompletionRequest, TextCompletion)
+    shapes: Shapes = (TextCompletion, TextCompletionChunk)
+    return await _complete(request, "/v1/completions", CompletionRequest, shapes)
 
 
 async def _complete(
     request: Request,
     route: str,
     kind: type[V1Request],
-    shape: type[ChatCompletion] | type[TextCompletion],
+    shapes: Shapes,
 ) -> Response:
     started = time.monotonic()
     found = services(request)
@@ -71,8 +70,22 @@ async def _complete(
         asked = _parse(kind, body)
         _check_model(asked.model, found.settings.served_model)
         resume = resume_for(idempotency_key(request), retry_count(request), route, body)
-        submitted = await submit(request, claims, asked.infer_request(body), resume)
+        live = bool(asked.stream) and found.settings.v1_stream_live
+        submitted = await submit(request, claims, asked.infer_request(body), resume, stream=live)
     reply_key = reply_key_for(claims.sub, submitted.id)
+    include_usage = bool(asked.stream_options and asked.stream_options.include_usage)
+    if live:
+        _refuse_held(submitted)
+        created_ms = submitted.created_ms or await _created_ms(found, submitted.id)
+        return streamed(
+            found,
+            submitted.id,
+            reply_key,
+            chunk=shapes[1],
+            created=created_ms // 1000,
+            include_usage=include_usage,
+            until=started + found.settings.v1_stream_seconds,
+        )
     reply = await _reply_within(
         found, submitted, reply_key, started + found.settings.v1_wait_seconds
     )
@@ -86,7 +99,13 @@ async def _complete(
             code=code,
             status=504 if code == "expired" else 502,
         )
-    answer = shape.of(reply, created=created_ms // 1000, model=found.settings.served_model)
+    model, created = found.settings.served_model, created_ms // 1000
+    if asked.stream:
+        # A transport that cannot stream (Lambda behind API Gateway): the events at once.
+        return whole(
+            reply, chunk=shapes[1], created=created, model=model, include_usage=include_usage
+        )
+    answer = shapes[0].of(reply, created=created, model=model)
     return JSONResponse(answer.model_dump(mode="json"))
 
 
@@ -121,15 +140,20 @@ async def _reply_within(
     reply = await reply_of(found, submitted.id, reply_key)
     if reply is not None:
         return reply
+    _refuse_held(submitted)
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        await found.queue.wait_done(submitted.id, remaining)
+    return await reply_of(found, submitted.id, reply_key)
+
+
+def _refuse_held(submitted: Submitted) -> None:
+    """Under the owner's manual hold nothing would come: NodeHeld at once."""
     if submitted.wake.held == "manual":
         raise NodeHeld(
             "the owner has stopped the node: your request is queued and is answered once "
             "the owner starts it again"
         )
-    remaining = deadline - time.monotonic()
-    if remaining > 0:
-        await found.queue.wait_done(submitted.id, remaining)
-    return await reply_of(found, submitted.id, reply_key)
 
 
 async def _created_ms(found: Services, job_id: str) -> int:

@@ -26,6 +26,17 @@ OPENAI_CODES = {
 # SDKs from spending their retries (and their sleeps) on them.
 FINAL_CODES = frozenset({"budget_reached", "node_held"})
 SHOULD_RETRY_HEADER = "x-should-retry"
+# What a failed reply says on /v1, by its error_code: fixed words, never the engine's own.
+FAILURE_WORDS = {
+    "engine_error": "the model's engine refused this request",
+    "engine_crashed": "the model's engine crashed each time it ran this prompt",
+    "engine_failed": (
+        "the model's engine did not come up, so the node stopped; a new request starts it again"
+    ),
+    "watcher_failed": "the node failed on this request",
+    "expired": "no node took this request within its time to live",
+    "cancelled": "this request was cancelled",
+}
 
 
 def speaks_openai(path: str) -> bool:

@@ -318,3 +318,104 @@ async def test_a_plain_users_request_under_the_owners_manual_hold_is_not_retried
             await client.completions.create(model=MODEL, prompt=PROMPT)
         assert held.value.code == "node_held" and len(transport.attempts) == 1
         assert await router.redis.exists(keys.HOLD) and await router.queue.depth() == 1
+
+
+# --- stream: true -----------------------------------------------------------------------
+
+
+async def test_a_streamed_chat_completion_comes_as_openai_chunks(
+    router: RouterHarness, engine_double: RunningEngineDouble
+) -> None:
+    engine_double.double.token_delay_seconds = 0.03
+    client, transport = client_for(router)
+    stream = await client.chat.completions.create(
+        model=MODEL, messages=USER, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = [chunk async for chunk in stream]
+    assert [a.status for a in transport.attempts] == [200]
+    assert transport.attempts[0].headers["content-type"].startswith("text/event-stream")
+    assert {chunk.id for chunk in chunks} == {chunks[0].id} and chunks[0].id.startswith("chatcmpl-")
+    assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    texts = [c.choices[0].delta.content or "" for c in chunks if c.choices]
+    assert "".join(texts) == PROMPT
+    finishing = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishing[-1] == "stop" and set(finishing[:-1]) == {None}
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 3
+    stored = router.replies.stored(reply_key_for(ALICE, chunks[0].id.removeprefix("chatcmpl-")))
+    assert stored is not None and stored.text == PROMPT
+
+
+async def test_a_streamed_completion_ends_with_its_finish_reason(router: RouterHarness) -> None:
+    client, _ = client_for(router)
+    stream = await client.completions.create(
+        model=MODEL, prompt="four five six", max_tokens=2, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    assert "".join(c.choices[0].text for c in chunks) == "four five"
+    assert chunks[-1].choices[0].finish_reason == "length" and chunks[-1].usage is None
+
+
+async def test_where_the_transport_cannot_stream_the_events_come_at_once(
+    redis_server: RedisServer, token_issuer: TokenIssuerDouble, engine_double: RunningEngineDouble
+) -> None:
+    async with watcher(redis_server.url, engine_double.url) as node:
+        await node.until_ready()
+        settings = v1_settings(token_issuer, v1_stream_live=False)
+        async with router_on(
+            redis_server, token_issuer, settings=settings, replies=node.store
+        ) as router:
+            client, _ = client_for(router)
+            stream = await client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+            chunks = [chunk async for chunk in stream]
+            job_id = chunks[0].id.removeprefix("chatcmpl-")
+            assert not await router.redis.exists(keys.tokens(job_id))  # no token stream kept
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == PROMPT
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+async def stream_against_entries(
+    router: RouterHarness, attempts: list[tuple[str, str]], reply_text: str
+) -> list[str]:
+    """A streamed chat request whose job no node runs: the test writes its token stream
+    (attempt, text) entries and then its reply, as watchers would."""
+    client, _ = client_for(router)
+
+    async def read() -> list[str]:
+        stream = await client.chat.completions.create(model=MODEL, messages=USER, stream=True)
+        return [c.choices[0].delta.content or "" async for c in stream if c.choices]
+
+    reading = asyncio.create_task(read())
+    job_id = ""
+    while not job_id:
+        pending = await router.queue.pending_for(ALICE)
+        job_id = pending[0] if pending else ""
+        await asyncio.sleep(0.02)
+    for attempt, text in attempts:
+        await router.redis.xadd(keys.tokens(job_id), {"a": attempt, "t": text})
+        await asyncio.sleep(0.2)
+    last = attempts[-1][0]
+    await router.redis.xadd(keys.tokens(job_id), {"a": last, "end": "stop"})
+    reply = Reply(id=job_id, status="done", text=reply_text, finish_reason="stop")
+    await deliver(router.queue, router.replies, reply_key_for(ALICE, job_id), reply)
+    return await asyncio.wait_for(reading, 10)
+
+
+async def test_a_generation_that_restarts_after_text_was_sent_ends_with_an_error_chunk(
+    redis_server: RedisServer, token_issuer: TokenIssuerDouble
+) -> None:
+    async with router_on(redis_server, token_issuer, settings=v1_settings(token_issuer)) as router:
+        with pytest.raises(openai.APIError, match="generated again"):
+            await stream_against_entries(
+                router, [("node-a/1", "one two "), ("node-b/1", "uno dos tres")], "uno dos tres"
+            )
+
+
+async def test_a_stream_missing_text_is_completed_from_the_reply(
+    redis_server: RedisServer, token_issuer: TokenIssuerDouble
+) -> None:
+    """Entries lost (a Redis restart) or never written: the reply in S3 fills them in."""
+    async with router_on(redis_server, token_issuer, settings=v1_settings(token_issuer)) as router:
+        texts = await stream_against_entries(router, [("node-a/1", "one ")], "one two three")
+    assert "".join(texts) == "one two three"

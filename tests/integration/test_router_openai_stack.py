@@ -6,6 +6,7 @@ answer, and the access log shows every try of the one job."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def stack(tmp_path: Path, engine_double: RunningEngineDouble) -> Iterator[StackR
             "TLFIF_ROUTER_V1_WAIT_SECONDS": "2",
             "TLFIF_ROUTER_COLD_ETA_SECONDS": "6",
             "TLFIF_ROUTER_WARM_ETA_SECONDS": "1",
+            "TLFIF_ROUTER_V1_KEEP_ALIVE_SECONDS": "1",
         },
     )
     yield run
@@ -62,3 +64,36 @@ def test_a_cold_start_through_the_openai_client_is_one_job_and_several_tries(
     assert [item["Key"] for item in listed.get("Contents", [])] == [
         f"replies/{tries[0]['sub']}/{answer.id.removeprefix('chatcmpl-')}.json"
     ]
+
+
+@pytest.mark.slow
+def test_a_stream_stays_open_through_the_cold_start_and_sends_tokens_as_they_come(
+    stack: StackRun, engine_double: RunningEngineDouble
+) -> None:
+    """Under uvicorn the same ASGI app streams for real: keep-alive comments while the node
+    boots (longer than the unstreamed wait), then the tokens one batch at a time."""
+    engine_double.double.token_delay_seconds = 0.15
+    said = "one two three four five six seven eight"
+    client = OpenAI(base_url=stack.profile["api_url"] + "/v1", api_key=stack.access_token())
+    started = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    with client.chat.completions.with_streaming_response.create(
+        model="engine-double", messages=[{"role": "user", "content": said}], stream=True
+    ) as response:
+        assert response.http_response.status_code == 200
+        for line in response.http_response.iter_lines():
+            if line:  # events are separated by blank lines
+                arrivals.append((time.monotonic() - started, line))
+    comments = [at for at, line in arrivals if line.startswith(":")]
+    texts = [
+        (at, json.loads(line[6:])["choices"][0]["delta"].get("content") or "")
+        for at, line in arrivals
+        if line.startswith("data: {") and json.loads(line[6:])["choices"]
+    ]
+    assert "".join(text for _, text in texts) == said
+    assert arrivals[-1][1] == "data: [DONE]"
+    assert len(comments) >= 3  # held open by keep-alives while the node booted (5 s)
+    content = [at for at, text in texts if text]
+    assert len(content) > 2 and content[-1] - content[0] > 0.5  # spread out, not one burst
+    tries = access_lines(stack, "/v1/chat/completions")
+    assert [t["status"] for t in tries] == [200]

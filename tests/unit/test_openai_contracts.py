@@ -44,7 +44,6 @@ def test_unknown_fields_are_ignored_on_v1() -> None:
     ("extra", "param"),
     [
         ({"n": 2}, "n"),
-        ({"stream": True}, "stream"),
         ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
         ({"functions": [{"name": "f"}]}, "functions"),
         ({"tool_choice": "auto"}, "tool_choice"),
