@@ -60,10 +60,15 @@ test-infra: $(STAMP) $(CHECKOV_STAMP)
 lambda-package: $(STAMP)
 	$(BIN)/python -m tools.package_lambdas
 
-# Side-by-side comparisons (Lambda imports vs boto3, router infer vs ping, the local model
-# on 1 vs 2 threads), each written to bench/results/<name>.json with its run conditions;
-# ~2 min on 2 cores. `python -m bench imports` runs one.
-bench: $(STAMP)
+# Side-by-side comparisons, each written to bench/results/<name>.json with its run
+# conditions and printed as a Markdown table: Lambda imports vs boto3, POST /infer vs the
+# enqueue it wraps, the local model on 1 vs 2 threads, TL-FIF's queue vs saq, arq, rq,
+# dramatiq, celery, streaq and bare redis-py (peers from `make bench-setup`, skipped
+# without it), drain vs backlog depth (+ a PNG), the watcher vs direct engine clients, and
+# the local stack's cold start. ~9 min on 2 cores. It never builds the engine: the two that
+# need it (engine, cold_start) run where `make up` or `make test` installed it, and say they
+# are skipped elsewhere. `python -m bench NAME [options]` runs one.
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 # The job queues `python -m bench queues` compares TL-FIF's with, each in its own venv

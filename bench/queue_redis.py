@@ -4,7 +4,8 @@ counters each run is measured by (INFO stats and commandstats).
 Two counts per job, because they differ: round trips are the requests Redis read
 (total_reads_processed: a pipeline, a MULTI block sent at once or a Lua script is one),
 commands are what commandstats counts (each command in a pipeline, and each redis.call a
-script makes, besides the script's own EVALSHA).
+script makes, besides the script's own EVALSHA). And the CPU time the one Redis thread
+spent per job (INFO cpu): what grows if a command scans a list as it gets longer.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CONNECTION_SET_UP = frozenset({"auth", "hello", "select", "client|setinfo", "cli
 class Counters:
     reads: int
     commands: dict[str, int]
+    cpu_seconds: float = 0.0  # redis-server's user + system CPU time
 
 
 def per_job(before: Counters, after: Counters, jobs: int) -> dict[str, Any]:
@@ -41,6 +43,7 @@ def per_job(before: Counters, after: Counters, jobs: int) -> dict[str, Any]:
     return {
         "round_trips": round((after.reads - before.reads - 1) / jobs, 3),
         "commands": round(per_job_calls / jobs, 3),
+        "redis_cpu_us": round((after.cpu_seconds - before.cpu_seconds) * 1e6 / jobs, 2),
         "commands_by_name": {
             name: round(n / jobs, 3) for name, n in sorted(calls.items(), key=lambda c: -c[1]) if n
         },
@@ -86,13 +89,14 @@ class BenchRedis:
         self.client.function_flush()
 
     def counters(self) -> Counters:
-        info = self.client.info("stats", "commandstats")
+        info = self.client.info("stats", "commandstats", "cpu")
         commands = {
             key.removeprefix("cmdstat_"): int(value["calls"])
             for key, value in info.items()
             if key.startswith("cmdstat_")
         }
-        return Counters(reads=int(info["total_reads_processed"]), commands=commands)
+        cpu = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        return Counters(int(info["total_reads_processed"]), commands, cpu)
 
     def stop(self) -> None:
         self.client.close()

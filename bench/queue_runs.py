@@ -2,7 +2,8 @@
 and let it drain them, then time jobs one at a time on the now idle worker.
 
 The worker is a child process in its own session; its reports (bench/peers/protocol.py)
-come off its stdout, everything else it prints goes to its log file.
+come off its stdout, everything else it prints goes to its log file, and the start of each
+timed job to its pickup log.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from bench.peers.protocol import PREFIX
+from bench.peers.protocol import PICKUP_LOG_ENV, PREFIX
 from bench.queue_redis import BenchRedis, per_job
 from bench.queue_systems import ROOT, System, child_env
 from bench.report import spread
@@ -43,10 +45,10 @@ def parse_reports(lines: list[str]) -> list[dict[str, Any]]:
 class WorkerProcess:
     """A system's worker until stop(): its reports queued as they arrive."""
 
-    def __init__(self, command: list[str], log: IO[str]) -> None:
+    def __init__(self, command: list[str], log: IO[str], env: dict[str, str] | None = None) -> None:
         self.log = log
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
+            command, cwd=ROOT, env=child_env() | (env or {}), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
         )  # fmt: skip
         self.reports: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -115,29 +117,78 @@ def versions(system: System) -> dict[str, Any]:
     return {key: value for key, value in found[0].items() if key != "kind"}
 
 
+def pickup_ms(enqueued_ns: list[int | None], started_log: str) -> list[float]:
+    """Per timed job, milliseconds from its enqueue call returning to its job function
+    starting (the first start, should a system run one twice). Below zero when the worker
+    started it before the submitter's call had returned: the job was visible to the worker
+    before the call's own reply had reached the submitter and been dealt with."""
+    started: dict[int, int] = {}
+    for line in started_log.splitlines():
+        index, _, ns = line.partition(" ")
+        started.setdefault(int(index), int(ns))
+    return [
+        (started[index] - returned) / 1e6
+        for index, returned in enumerate(enqueued_ns)
+        if returned is not None and index in started
+    ]
+
+
+@dataclass
+class Drained:
+    """A backlog of N jobs queued and drained; the worker still running, now idle."""
+
+    worker: WorkerProcess
+    figures: dict[str, Any]
+
+
+def queue_and_drain(
+    system: System, server: BenchRedis, jobs: int, log: IO[str], pickup_log: Path | None = None
+) -> Drained:
+    """N jobs queued with no worker running, then the worker started and timed from its
+    first job to its N-th. The caller stops the worker; raises RunFailed."""
+    server.flush()
+    start = server.counters()
+    enqueued = submit(system.command("enqueue", server.url, jobs), "enqueued", jobs, log)
+    env = {PICKUP_LOG_ENV: str(pickup_log)} if pickup_log else {}
+    worker = WorkerProcess(system.command("work", server.url, jobs), log, env)
+    try:
+        drained = worker.wait_for("drained", allowed_seconds(jobs))
+        after_drain = server.counters()
+    except BaseException:
+        worker.stop()
+        raise
+    return Drained(
+        worker,
+        {
+            "enqueue_seconds": round(enqueued["seconds"], 3),
+            "drain_seconds": round(drained["seconds"], 4),
+            # From the first job's start to the N-th's: N - 1 intervals.
+            "drain_jobs_per_second": round((jobs - 1) / drained["seconds"], 1),
+            "per_job_enqueue_to_drained": per_job(start, after_drain, jobs),
+        },
+    )
+
+
 def run_round(
     system: System, server: BenchRedis, jobs: int, latency_jobs: int, seed: int, log_path: Path
 ) -> dict[str, Any]:
-    """Drain and one-at-a-time figures for one round; raises RunFailed."""
-    server.flush()
+    """Drain, one-at-a-time and pickup figures for one round; raises RunFailed."""
+    pickup_log = log_path.with_suffix(".pickups")
+    pickup_log.unlink(missing_ok=True)
     with log_path.open("a", encoding="utf-8") as log:
-        start = server.counters()
-        enqueued = submit(system.command("enqueue", server.url, jobs), "enqueued", jobs, log)
-        worker = WorkerProcess(system.command("work", server.url, jobs), log)
+        drained = queue_and_drain(system, server, jobs, log, pickup_log)
         try:
-            drained = worker.wait_for("drained", allowed_seconds(jobs))
-            after_drain = server.counters()
+            before = server.counters()
             command = system.command("latency", server.url, latency_jobs, seed)
             timed = submit(command, "latencies", latency_jobs, log)
-            after_latency = server.counters()
+            after = server.counters()
         finally:
-            worker.stop()
-    return {
-        "enqueue_seconds": round(enqueued["seconds"], 3),
-        "drain_seconds": round(drained["seconds"], 4),
-        # From the first job's start to the N-th's: N - 1 intervals.
-        "drain_jobs_per_second": round((jobs - 1) / drained["seconds"], 1),
-        "per_job_enqueue_to_drained": per_job(start, after_drain, jobs),
+            drained.worker.stop()
+    pickups = pickup_ms(timed["enqueued_ns"], pickup_log.read_text("utf-8"))
+    if len(pickups) < len(timed["ms"]):
+        raise RunFailed(f"pickup: {len(pickups)} of {len(timed['ms'])} timed jobs logged")
+    return drained.figures | {
         "latency_ms": spread(timed["ms"]),
-        "per_job_one_at_a_time": per_job(after_drain, after_latency, timed["jobs_run"]),
+        "pickup_ms": spread(pickups),
+        "per_job_one_at_a_time": per_job(before, after, timed["jobs_run"]),
     }

@@ -3,13 +3,17 @@
 For each system (bench/queue_systems.py): N no-op jobs with a 200-byte payload, one worker
 process with 4 job slots (rq: 1). Drain: all N queued first, then the worker started and
 timed from its first job to its N-th. End to end: jobs one at a time on the idle worker,
-from the submitter's enqueue until it sees the result. Per job: Redis round trips and
-commands from INFO (bench/queue_redis.py). Rounds interleave the systems, each round in
-another order; figures are medians over rounds, with their spread.
+from the submitter's enqueue until it sees the result; pickup, in the same jobs, from the
+submitter's enqueue call returning to the worker's job function starting. Per job: Redis
+round trips, commands and CPU time from INFO (bench/queue_redis.py). Rounds interleave the
+systems, each round in another order; figures are medians over rounds, with their spread,
+and TL-FIF's against issue 15's goals.
 
 `python -m bench queues [--jobs N] [--rounds R] [--latency-jobs L] [--systems a,b]`; the
-defaults also come from TLFIF_BENCH_QUEUES_JOBS and TLFIF_BENCH_QUEUES_ROUNDS. Peers run in
-venvs `make bench-setup` makes; a peer without one is skipped, and the bench says so.
+defaults (`make bench`'s, ~3 min on 2 cores) also come from TLFIF_BENCH_QUEUES_JOBS and
+TLFIF_BENCH_QUEUES_ROUNDS; issue 15's table took `--jobs 5000 --rounds 5 --latency-jobs 200`
+(~10 min). Peers run in venvs `make bench-setup` makes; a peer without one is skipped, and
+the bench says so.
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ from typing import Any
 
 from bench.queue_redis import BenchRedis
 from bench.queue_runs import RunFailed, run_round, versions
-from bench.queue_summary import markdown_table, ratios, summary
+from bench.queue_summary import goals, goals_text, markdown_table, ratios, summary
 from bench.queue_systems import ROOT, SYSTEMS, System
 from bench.report import conditions, write_results
 
-JOBS = 5000
-ROUNDS = 5
-LATENCY_JOBS = 200
+JOBS = 1000
+ROUNDS = 3
+LATENCY_JOBS = 100
 RUN_DIR = ROOT / "bench" / ".work" / "queues"
 # What TL-FIF's figures depend on, digested into the results: the tree may not be committed.
 TLFIF_SOURCES = ("tlfif", "watcher")
@@ -112,6 +116,7 @@ def progress(found: dict[str, Any]) -> str:
     per_job = found["per_job_enqueue_to_drained"]
     return (
         f"{found['drain_jobs_per_second']:9,.0f} jobs/s  p50 {found['latency_ms']['p50']:7.2f} ms"
+        f"  pickup p50 {found['pickup_ms']['p50']:6.2f} ms"
         f"  {per_job['round_trips']:5.2f} round trips/job"
     )
 
@@ -134,10 +139,15 @@ def run(argv: Sequence[str] = ()) -> Path:
     summaries = {name: summary(found) for name, found in rounds.items()}
     for name in about:
         about[name] |= {"summary": summaries.get(name, {}), "rounds": rounds.get(name, [])}
-    figures = {"method": method(args), "systems": about, "ratios": ratios(summaries)}
+    found = ratios(summaries)
+    checked = goals(summaries, found)
+    figures = {"method": method(args), "systems": about, "ratios": found, "goals": checked}
     path = write_results("queues", figures, started)
     print()
-    print(markdown_table(about, figures["ratios"]))
+    print(markdown_table(about, found))
+    print()
+    print("TL-FIF against issue 15's goals:")
+    print(goals_text(checked))
     return path
 
 
@@ -152,11 +162,17 @@ def method(args: argparse.Namespace) -> dict[str, Any]:
         "from its first job's start to its N-th's ((N - 1) / seconds)",
         "end_to_end": "one job at a time on the idle worker, 5 untimed first, a random 2-10 ms "
         "pause before each: the submitter's enqueue until it sees the result",
+        "pickup": "in the same timed jobs: the submitter's enqueue call returning to the "
+        "worker's job function starting, both on time.perf_counter (CLOCK_MONOTONIC, one "
+        "clock for all processes); below zero when the worker started the job before the "
+        "enqueue call had returned (the call still had work to do once the job was visible)",
         "round_trips_per_job": "requests Redis read (INFO total_reads_processed) from the "
         "first enqueue to the N-th job run, over N: enqueue, claim, result write, the "
         "worker's own upkeep; not reading the result",
         "commands_per_job": "INFO commandstats calls over the same span, over N; counts each "
         "command in a pipeline and each redis.call in a Lua script; connection set-up left out",
+        "redis_cpu_us_per_job": "redis-server's user + system CPU time (INFO cpu) over the "
+        "same span, over N",
         "redis": 'redis-server started by the bench, save "", appendonly no, on 127.0.0.1, '
         "FLUSHALL + SCRIPT FLUSH + FUNCTION FLUSH before each run",
         "logging": "every worker at WARNING: no per-job log lines",

@@ -46,6 +46,7 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
 
     async def run_one(text: str) -> None:
         job = await redis.enqueue_job("noop", text)
+        protocol.enqueued()
         result = await job.result(timeout=protocol.RESULT_TIMEOUT_SECONDS, poll_delay=POLL_SECONDS)
         if result != len(text):
             raise RuntimeError(f"job {job.job_id} returned {result!r}")

@@ -38,7 +38,9 @@ def time_one_by_one(args: protocol.Args) -> list[float]:
     task = task_on(args.redis_url)
 
     def run_one(text: str) -> None:
-        result = task.delay(text).get(timeout=protocol.RESULT_TIMEOUT_SECONDS)
+        queued = task.delay(text)
+        protocol.enqueued()
+        result = queued.get(timeout=protocol.RESULT_TIMEOUT_SECONDS)
         if result != len(text):
             raise RuntimeError(f"task returned {result!r}")
 

@@ -50,6 +50,7 @@ def time_one_by_one(args: protocol.Args) -> list[float]:
 
     def run_one(text: str) -> None:
         message = actor.send(text)
+        protocol.enqueued()
         timeout_ms = protocol.RESULT_TIMEOUT_SECONDS * 1000
         result = message.get_result(block=True, timeout=timeout_ms)
         if result != len(text):

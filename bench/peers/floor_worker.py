@@ -62,6 +62,7 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
     async def run_one(text: str) -> None:
         job_id, body = job_body(text)
         await redis.lpush(PENDING, body)
+        protocol.enqueued()
         if await redis.blpop([result_key(job_id)], protocol.RESULT_TIMEOUT_SECONDS) is None:
             raise TimeoutError(f"no result for {job_id}")
 

@@ -4,8 +4,15 @@ reports to the bench.
 `python -m bench.peers.<system>_worker ROLE --redis URL [--jobs N] [--concurrency C]`:
 - `work`: run the system's worker until SIGTERM; report "drained" once it has run N jobs;
 - `enqueue`: queue N jobs, then report "enqueued";
-- `latency`: run N jobs one at a time (enqueue, wait for the result), report "latencies";
+- `latency`: run N jobs one at a time (enqueue, wait for the result), report "latencies"
+  with, for each timed job, when its enqueue call returned;
 - `versions`: report the Python and the package versions the system runs on.
+
+Pickup (the enqueue call returns -> the job function starts) is taken across the two
+processes on one clock, time.perf_counter (CLOCK_MONOTONIC on Linux, shared by every
+process): the submitter notes when each timed job's enqueue returned (`enqueued()`), and
+the worker appends when each one started to the file PICKUP_LOG_ENV names, one write per
+timed job; drain jobs carry another prefix and write nothing.
 
 Reports are JSON lines on stdout behind a prefix, so a library printing its own banner
 there is ignored. Standard library only: this runs in every peer's venv.
@@ -17,6 +24,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import sys
 import threading
@@ -37,6 +45,10 @@ GAP_SECONDS = (0.002, 0.010)
 RESULT_TIMEOUT_SECONDS = 10
 
 ROLES = ("work", "enqueue", "latency", "versions")
+# Set by the bench for the worker: where it appends "<index> <perf_counter_ns>" as each
+# timed job starts. Not TLFIF_-prefixed: the bench keeps TLFIF_ settings from the workers.
+PICKUP_LOG_ENV = "BENCH_PICKUP_LOG"
+TIMED_HEAD = "lat "
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,11 @@ def report(kind: str, **fields: Any) -> None:
     out.flush()
 
 
-def payload(index: int) -> str:
-    """A job's argument: PAYLOAD_BYTES of ASCII, numbered so no two are alike."""
-    head = f"job {index:06d} "
-    return head + "x" * (PAYLOAD_BYTES - len(head))
+def payload(index: int, head: str = "job ") -> str:
+    """A job's argument: PAYLOAD_BYTES of ASCII, numbered so no two are alike; timed
+    one-at-a-time jobs start with TIMED_HEAD instead, and the same length."""
+    start = f"{head}{index:06d} "
+    return start + "x" * (PAYLOAD_BYTES - len(start))
 
 
 class Tally:
@@ -85,10 +98,51 @@ class Tally:
 TALLY = Tally()
 
 
+class PickupLog:
+    """The worker's side of pickup: when each timed job started, appended to a file opened
+    once (os.write: no buffer to flush at exit, whole lines from any thread)."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    def open(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def started(self, payload: str) -> None:
+        if self.fd is not None and payload.startswith(TIMED_HEAD):
+            index = payload[len(TIMED_HEAD) : len(TIMED_HEAD) + 6]
+            os.write(self.fd, f"{index} {time.perf_counter_ns()}\n".encode())
+
+
+PICKUP_LOG = PickupLog()
+
+
+class EnqueueClock:
+    """The submitter's side of pickup: when the enqueue call of each timed job returned."""
+
+    def __init__(self) -> None:
+        self.current: int | None = None  # the timed job being submitted; None: untimed
+        self.returned_ns: dict[int, int] = {}
+
+    def mark(self) -> None:
+        if self.current is not None:
+            self.returned_ns[self.current] = time.perf_counter_ns()
+
+
+ENQUEUE_CLOCK = EnqueueClock()
+
+
 def noop(payload: str) -> int:
-    """The job every system runs: count it, and return the payload's length."""
+    """The job every system runs: note a timed job's start, count it, and return the
+    payload's length."""
+    PICKUP_LOG.started(payload)
     TALLY.ran()
     return len(payload)
+
+
+def enqueued() -> None:
+    """Called by each system's submitter as soon as its enqueue call has returned."""
+    ENQUEUE_CLOCK.mark()
 
 
 def one_at_a_time(run_one: Callable[[str], object], jobs: int, seed: int) -> list[float]:
@@ -99,9 +153,11 @@ def one_at_a_time(run_one: Callable[[str], object], jobs: int, seed: int) -> lis
     samples = []
     for index in range(jobs):
         time.sleep(gaps.uniform(*GAP_SECONDS))
+        ENQUEUE_CLOCK.current = index
         started = time.perf_counter()
-        run_one(payload(index))
+        run_one(payload(index, TIMED_HEAD))
         samples.append((time.perf_counter() - started) * 1000)
+    ENQUEUE_CLOCK.current = None
     return samples
 
 
@@ -115,9 +171,11 @@ async def one_at_a_time_async(
     samples = []
     for index in range(jobs):
         await asyncio.sleep(gaps.uniform(*GAP_SECONDS))
+        ENQUEUE_CLOCK.current = index
         started = time.perf_counter()
-        await run_one(payload(index))
+        await run_one(payload(index, TIMED_HEAD))
         samples.append((time.perf_counter() - started) * 1000)
+    ENQUEUE_CLOCK.current = None
     return samples
 
 
@@ -157,6 +215,8 @@ def main(
         report("versions", python=sys.version.split()[0], packages=versions(distributions))
     elif args.role == "work":
         TALLY.target = args.jobs
+        if os.environ.get(PICKUP_LOG_ENV):
+            PICKUP_LOG.open(os.environ[PICKUP_LOG_ENV])
         work(args)
     elif args.role == "enqueue":
         started = time.perf_counter()
@@ -164,5 +224,7 @@ def main(
         report("enqueued", jobs=args.jobs, seconds=time.perf_counter() - started)
     else:
         samples = latency(args)
-        report("latencies", ms=samples, jobs_run=len(samples) + WARM_UP_JOBS)
+        returned = ENQUEUE_CLOCK.returned_ns
+        report("latencies", ms=samples, jobs_run=len(samples) + WARM_UP_JOBS,
+               enqueued_ns=[returned.get(index) for index in range(len(samples))])  # fmt: skip
     return 0

@@ -37,6 +37,7 @@ def time_one_by_one(args: protocol.Args) -> list[float]:
 
     def run_one(text: str) -> None:
         job = queue.enqueue(FUNCTION, text)
+        protocol.enqueued()
         result = job.latest_result(timeout=protocol.RESULT_TIMEOUT_SECONDS)
         if result is None or result.return_value != len(text):
             raise RuntimeError(f"job {job.id} gave {result!r}")

@@ -50,6 +50,7 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
 
     async def run_one(text: str) -> None:
         job = await queue.enqueue("noop", payload=text)
+        protocol.enqueued()
         deadline = time.monotonic() + protocol.RESULT_TIMEOUT_SECONDS
         while True:
             try:

@@ -48,6 +48,7 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
     async def run_one(text: str) -> None:
         worker = task.worker
         queued = await task.enqueue(text)
+        protocol.enqueued()
         deadline = time.monotonic() + protocol.RESULT_TIMEOUT_SECONDS
         while not (raw := await worker.redis.get(worker.results_key + queued.id)):
             if time.monotonic() > deadline:

@@ -128,6 +128,7 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
     async def run_one(text: str) -> None:
         job = new_job(text)
         await queue.enqueue(job)
+        protocol.enqueued()
         if not await queue.wait_done(job.id, protocol.RESULT_TIMEOUT_SECONDS):
             raise TimeoutError(f"no reply to {job.id}")
 
