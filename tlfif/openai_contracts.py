@@ -9,7 +9,7 @@ asking for what TL-FIF does not do (n > 1, tools, images, logprobs, ...) is refu
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -371,43 +371,6 @@ class ChatChunkChoice(BaseModel):
     logprobs: None = None
 
 
-class ChatCompletionChunk(BaseModel):
-    """One server-sent event of a streamed POST /v1/chat/completions."""
-
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChatChunkChoice]
-    usage: CompletionUsage | None = None
-    system_fingerprint: None = None
-
-    @classmethod
-    def piece(cls, job_id: str, *, created: int, model: str, text: str) -> ChatCompletionChunk:
-        delta = ChatDelta(role="assistant", content="") if not text else ChatDelta(content=text)
-        return cls(
-            id=f"chatcmpl-{job_id}",
-            created=created,
-            model=model,
-            choices=[ChatChunkChoice(delta=delta)],
-        )
-
-    @classmethod
-    def last(cls, reply: Reply, *, created: int, model: str) -> ChatCompletionChunk:
-        choice = ChatChunkChoice(delta=ChatDelta(), finish_reason=finish_reason_of(reply))
-        return cls(id=f"chatcmpl-{reply.id}", created=created, model=model, choices=[choice])
-
-    @classmethod
-    def usage_of(cls, reply: Reply, *, created: int, model: str) -> ChatCompletionChunk:
-        return cls(
-            id=f"chatcmpl-{reply.id}",
-            created=created,
-            model=model,
-            choices=[],
-            usage=CompletionUsage.of(reply),
-        )
-
-
 class CompletionChunkChoice(BaseModel):
     index: int = 0
     text: str
@@ -415,37 +378,83 @@ class CompletionChunkChoice(BaseModel):
     logprobs: None = None
 
 
-class TextCompletionChunk(BaseModel):
-    """One server-sent event of a streamed POST /v1/completions (OpenAI reuses the
-    text_completion object for its chunks)."""
+class _Chunk(BaseModel):
+    """What every event of a streamed /v1 answer carries; its choices are the route's."""
+
+    id_prefix: ClassVar[str]
 
     id: str
-    object: Literal["text_completion"] = "text_completion"
     created: int
     model: str
-    choices: list[CompletionChunkChoice]
     usage: CompletionUsage | None = None
     system_fingerprint: None = None
 
     @classmethod
-    def piece(cls, job_id: str, *, created: int, model: str, text: str) -> TextCompletionChunk:
-        choice = CompletionChunkChoice(text=text)
-        return cls(id=f"cmpl-{job_id}", created=created, model=model, choices=[choice])
+    def piece(cls, job_id: str, *, created: int, model: str, text: str) -> Self:
+        return cls._of(job_id, created, model, [cls._text(text)])
 
     @classmethod
-    def last(cls, reply: Reply, *, created: int, model: str) -> TextCompletionChunk:
-        choice = CompletionChunkChoice(text="", finish_reason=finish_reason_of(reply))
-        return cls(id=f"cmpl-{reply.id}", created=created, model=model, choices=[choice])
+    def last(cls, reply: Reply, *, created: int, model: str) -> Self:
+        return cls._of(reply.id, created, model, [cls._finish(finish_reason_of(reply))])
 
     @classmethod
-    def usage_of(cls, reply: Reply, *, created: int, model: str) -> TextCompletionChunk:
+    def usage_of(cls, reply: Reply, *, created: int, model: str) -> Self:
+        return cls._of(reply.id, created, model, [], CompletionUsage.of(reply))
+
+    @classmethod
+    def _of(
+        cls, job_id: str, created: int, model: str, choices: list[Any], usage: Any = None
+    ) -> Self:
         return cls(
-            id=f"cmpl-{reply.id}",
+            id=f"{cls.id_prefix}-{job_id}",
             created=created,
             model=model,
-            choices=[],
-            usage=CompletionUsage.of(reply),
+            choices=choices,
+            usage=usage,
         )
+
+    @classmethod
+    def _text(cls, text: str) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def _finish(cls, reason: str) -> Any:
+        raise NotImplementedError
+
+
+class ChatCompletionChunk(_Chunk):
+    """One server-sent event of a streamed POST /v1/chat/completions; the first carries the
+    role (and no text), as OpenAI's does."""
+
+    id_prefix = "chatcmpl"
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    choices: list[ChatChunkChoice]
+
+    @classmethod
+    def _text(cls, text: str) -> ChatChunkChoice:
+        delta = ChatDelta(content=text) if text else ChatDelta(role="assistant", content="")
+        return ChatChunkChoice(delta=delta)
+
+    @classmethod
+    def _finish(cls, reason: str) -> ChatChunkChoice:
+        return ChatChunkChoice(delta=ChatDelta(), finish_reason=reason)
+
+
+class TextCompletionChunk(_Chunk):
+    """One server-sent event of a streamed POST /v1/completions (OpenAI reuses the
+    text_completion object for its chunks)."""
+
+    id_prefix = "cmpl"
+    object: Literal["text_completion"] = "text_completion"
+    choices: list[CompletionChunkChoice]
+
+    @classmethod
+    def _text(cls, text: str) -> CompletionChunkChoice:
+        return CompletionChunkChoice(text=text)
+
+    @classmethod
+    def _finish(cls, reason: str) -> CompletionChunkChoice:
+        return CompletionChunkChoice(text="", finish_reason=reason)
 
 
 class ModelCard(BaseModel):
