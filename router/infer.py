@@ -19,13 +19,13 @@ from router.deps import Services, caller, caller_is_owner, services
 from router.inputs import idempotency_key, infer_request, json_body, retry_count
 from tlfif.claims import Claims
 from tlfif.contracts import Accepted, InferRequest, Job
-from tlfif.errors import BudgetHold, QueueUnavailable, Throttled, TlfifError
+from tlfif.errors import QueueUnavailable, Throttled, TlfifError
+from tlfif.queue import Enqueued
 from tlfif.resume import Resume, forget_key, resume_for
 from tlfif.throttle import BREACH_METRIC
 from tlfif.wake import Wake
 
 log = logging.getLogger(__name__)
-BUDGET_MESSAGE = "the monthly budget is reached: no prompt is queued until the owner lifts the hold"
 
 
 @dataclass(frozen=True)
@@ -77,23 +77,20 @@ async def submit(
     """Queue `asked` for the caller, under `resume`'s key, and wake the node. Under a budget
     hold nothing is queued (BudgetHold); past the caller's pending cap, Throttled."""
     found = services(request)
-    if await found.registry.hold() == "budget":
-        # Checked before enqueueing: under a budget hold nothing is queued at all.
-        raise BudgetHold(BUDGET_MESSAGE)
     if resume.fresh and resume.key is not None:
         await forget_key(found.redis, claims.sub, resume.key)
     job = Job.from_request(asked, claims.sub, stream=stream)
     try:
-        enqueued = await found.queue.enqueue(job, resume.key)
+        enqueued = await found.queue.enqueue(job, resume.key, with_node=True)
     except Throttled:
         found.metrics.count(BREACH_METRIC)  # the per-user pending cap is a limit too
         raise
-    wake = await _wake_for_new_job(found, by_owner=caller_is_owner(request, claims))
+    wake = await _wake_for_new_job(found, enqueued, by_owner=caller_is_owner(request, claims))
     created_ms = job.created_ms if enqueued.created else None
     return Submitted(enqueued.id, enqueued.created, created_ms, wake)
 
 
-async def _wake_for_new_job(found: Services, *, by_owner: bool) -> Wake:
+async def _wake_for_new_job(found: Services, enqueued: Enqueued, *, by_owner: bool) -> Wake:
     """Report the queue depth, lift a manual hold (the owner's prompt only) and start the
     node if it is down. A plain user's prompt under the owner's manual hold stays queued,
     and the 202 names the hold.
@@ -103,10 +100,12 @@ async def _wake_for_new_job(found: Services, *, by_owner: bool) -> Wake:
     """
     try:
         # Sampled as each job joins, so the metric shows the backlog a cold start builds.
-        found.metrics.count("QueueDepth", await found.queue.depth())
-        if by_owner:
+        found.metrics.count("QueueDepth", enqueued.depth)
+        view = enqueued.node
+        if by_owner and (view is None or view.hold == "manual"):
             await found.registry.clear_manual_hold()
-        return await found.waker.ensure_awake(for_new_prompt=True)
+            view = None  # read again, with the hold gone
+        return await found.waker.ensure_awake(for_new_prompt=True, view=view)
     except Exception as exc:
         log.exception("could not wake the node for a queued job")
         message = (

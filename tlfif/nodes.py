@@ -6,6 +6,7 @@ the heartbeat the watcher writes, plus the EC2 state the router last saw, cached
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, field_validator
@@ -62,6 +63,28 @@ def node_phase(heartbeats: list[Heartbeat], ec2_state: InstanceState | None) -> 
     return "stopped"
 
 
+@dataclass(frozen=True)
+class NodeView:
+    """The node as Redis tells it, read at once: the hold, live heartbeats, cached EC2 state."""
+
+    hold: HoldKind | None
+    beats: list[Heartbeat]
+    ec2_state: InstanceState | None
+
+    @property
+    def phase(self) -> NodePhase:
+        return node_phase(self.beats, self.ec2_state)
+
+    @classmethod
+    def parse(cls, hold: Any, ec2_state: Any, beats: list[Any]) -> NodeView:
+        """From lua/view.lua's answer (or the tail enqueue.lua appends)."""
+        return cls(
+            hold=hold if hold in ("manual", "budget") else None,
+            beats=[Heartbeat.model_validate_json(beat) for beat in beats],
+            ec2_state=ec2_state or None,
+        )
+
+
 class NodeRegistry:
     """Heartbeats, holds and start bookkeeping. Every method raises QueueUnavailable."""
 
@@ -69,6 +92,7 @@ class NodeRegistry:
         self.redis = redis
         self._stop = load_script(redis, "stop")
         self._set_hold = load_script(redis, "hold")
+        self._view = load_script(redis, "view")
 
     async def beat(
         self,
@@ -94,11 +118,16 @@ class NodeRegistry:
                 pipe.sadd(keys.NODES, node)
                 await pipe.execute()
 
-    async def heartbeats(self) -> list[Heartbeat]:
+    async def view(self) -> NodeView:
+        """Hold, heartbeats and cached EC2 state in one round trip (lua/view.lua)."""
         with queue_errors():
-            nodes = sorted(str(n) for n in await self.redis.smembers(keys.NODES))
-            bodies = [await self.redis.get(keys.node(node)) for node in nodes]
-        return [Heartbeat.model_validate_json(body) for body in bodies if body]
+            hold, ec2_state, *beats = await self._view(
+                keys=[keys.NODES, keys.HOLD, keys.EC2_STATE], args=[keys.node("")]
+            )
+        return NodeView.parse(hold, ec2_state, beats)
+
+    async def heartbeats(self) -> list[Heartbeat]:
+        return (await self.view()).beats
 
     async def try_mark_stopping(self, node: str, ttl_seconds: float) -> bool:
         """The stop script: True (and the heartbeat says "stopping") only if no job waits."""

@@ -16,9 +16,11 @@ from redis.exceptions import ResponseError
 
 from tlfif import keys
 from tlfif.contracts import Job, Owner, now_ms
-from tlfif.errors import QueueUnavailable, Throttled
+from tlfif.errors import BudgetHold, QueueUnavailable, Throttled
+from tlfif.nodes import NodeView
 from tlfif.redis_conn import RedisClient, load_script, queue_errors
 
+BUDGET_MESSAGE = "the monthly budget is reached: no prompt is queued until the owner lifts the hold"
 OWNER_TTL_SECONDS = 86400  # a day: an expired job is still answered to its owner
 # While a node holds a job its body must outlive any generation; the reaper, not the
 # TTL, is what rescues a job from a dead node.
@@ -46,6 +48,8 @@ class Claim:
 class Enqueued:
     id: str
     created: bool
+    depth: int  # jobs pending after it
+    node: NodeView | None = None  # asked with with_node: read in the same round trip
 
 
 class JobQueue:
@@ -75,12 +79,16 @@ class JobQueue:
         self._requeue = load_script(redis, "requeue")
         self._release = load_script(redis, "release")
 
-    async def enqueue(self, job: Job, idempotency_key: str | None = None) -> Enqueued:
-        """Queue `job`; with an idempotency key seen before, return the first job's id."""
+    async def enqueue(
+        self, job: Job, idempotency_key: str | None = None, *, with_node: bool = False
+    ) -> Enqueued:
+        """Queue `job`; with an idempotency key seen before, return the first job's id.
+        Under the budget hold nothing is queued (BudgetHold); past the caller's pending cap,
+        Throttled. `with_node` also reads NodeRegistry.view() in the same script."""
         owner = Owner(sub=job.sub, reply_key=job.reply_key, created_ms=job.created_ms)
         idem = keys.idempotency(job.sub, idempotency_key) if idempotency_key else keys.job(job.id)
         try:
-            job_id, created = await self._call(
+            job_id, created, depth, *node = await self._call(
                 self._enqueue,
                 [
                     keys.job(job.id),
@@ -88,6 +96,9 @@ class JobQueue:
                     keys.PENDING,
                     idem,
                     keys.user_pending(job.sub),
+                    keys.HOLD,
+                    keys.NODES,
+                    keys.EC2_STATE,
                 ],
                 [
                     job.model_dump_json(),
@@ -98,9 +109,12 @@ class JobQueue:
                     "1" if idempotency_key else "0",
                     job.created_ms,
                     self.user_pending_cap,
+                    keys.node("") if with_node else "",
                 ],
             )
         except QueueUnavailable as exc:
+            if isinstance(exc.__cause__, ResponseError) and str(exc.__cause__) == "budget":
+                raise BudgetHold(BUDGET_MESSAGE) from exc
             if isinstance(exc.__cause__, ResponseError) and str(exc.__cause__) == "cap":
                 raise Throttled(
                     f"you have {self.user_pending_cap} jobs pending already; "
@@ -108,7 +122,8 @@ class JobQueue:
                     retry_after=10,
                 ) from exc
             raise
-        return Enqueued(id=str(job_id), created=bool(int(created)))
+        view = NodeView.parse(node[0], node[1], node[2:]) if with_node else None
+        return Enqueued(id=str(job_id), created=bool(int(created)), depth=int(depth), node=view)
 
     async def claim(self, node: str, timeout: float) -> Claim | None:
         """The oldest pending job, moved into `node`'s in-flight list; None if none came

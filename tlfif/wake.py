@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from tlfif.contracts import NodePhase
 from tlfif.errors import BudgetHold, NodeControlError, NodeStartRefused
-from tlfif.nodes import NodeRegistry, node_phase
+from tlfif.nodes import NodeRegistry, NodeView, node_phase
 from tlfif.ports import InstanceState, Metrics, NodeControl
 
 log = logging.getLogger(__name__)
@@ -75,24 +75,25 @@ class NodeWaker:
 
     async def phase(self) -> NodePhase:
         """The node's phase from Redis alone (heartbeats + cached EC2 state)."""
-        beats = await self.registry.heartbeats()
-        return node_phase(beats, await self.registry.cached_ec2_state())
+        return (await self.registry.view()).phase
 
-    async def ensure_awake(self, *, for_new_prompt: bool = False) -> Wake:
+    async def ensure_awake(
+        self, *, for_new_prompt: bool = False, view: NodeView | None = None
+    ) -> Wake:
         """Start the node if it is down. Raises BudgetHold while the budget hold is set.
 
         A manual hold (the owner's POST /stop) keeps it stopped for everyone; the owner's
         next prompt lifts the hold before it calls here. After an engine failure (the node
         stopped itself: starting it again for the same queue would loop a GPU) polls and
         the scheduled check leave it stopped, and a new prompt (for_new_prompt=True)
-        starts it.
+        starts it. `view`: the node as read already in this request (else it is read).
         """
-        hold = await self.registry.hold()
+        view = view or await self.registry.view()
+        hold, phase = view.hold, view.phase
         if hold == "budget":
             raise BudgetHold(
                 "the monthly budget is reached: the GPU stays stopped until the owner lifts it"
             )
-        phase = await self.phase()
         if phase in UP_PHASES:
             return Wake(phase)
         if hold == "manual":

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer
 from tlfif import keys
 from tlfif.contracts import InferRequest, Job
-from tlfif.errors import QueueUnavailable
+from tlfif.errors import BudgetHold, QueueUnavailable
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import Claim, JobQueue
 from tlfif.redis_conn import RedisClient, connect
@@ -282,3 +282,13 @@ async def test_a_claim_whose_answer_was_lost_goes_back_to_the_queue(
     assert await client.lrange(keys.PENDING, 0, -1) == [lost.id]
     assert await queue.in_flight("node-a") == [held.id]
     assert await sweeper.sweep() == 0
+
+
+async def test_under_the_budget_hold_nothing_is_queued(client: RedisClient) -> None:
+    queue = JobQueue(client)
+    first = await queue.enqueue(make_job())
+    assert first.depth == 1
+    await NodeRegistry(client).set_hold("budget")
+    with pytest.raises(BudgetHold):
+        await queue.enqueue(make_job())
+    assert await queue.depth() == 1 and await client.zcard(keys.user_pending("alice")) == 1

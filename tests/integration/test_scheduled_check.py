@@ -105,8 +105,8 @@ async def test_a_manual_hold_keeps_it_stopped(world: World) -> None:
 @pytest.mark.anyio
 async def test_a_budget_hold_keeps_it_stopped_and_stops_it_if_it_runs(world: World) -> None:
     start(world.node)
+    await world.enqueue()  # queued before the hold: nothing is queued under it
     await world.registry.set_hold("budget", 3600)
-    await world.enqueue()
     report = await world.check()
     assert (report.action, report.hold) == ("budget_stop", "budget")
     assert ec2_state(world.node) in ("stopping", "stopped")

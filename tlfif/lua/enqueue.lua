@@ -1,11 +1,14 @@
 -- Enqueue one job atomically: job body, owner record, idempotency mapping, per-user
--- pending cap and the pending list, all or nothing.
+-- pending cap and the pending list, all or nothing; nothing under the budget hold.
 --
 -- KEYS[1] job key          {tlfif}:job:<uuid4>   (any other shape is refused)
 -- KEYS[2] owner key        {tlfif}:owner:<uuid4>
 -- KEYS[3] pending list     {tlfif}:pending
 -- KEYS[4] idempotency key  {tlfif}:idem:<sub>:<key>  (or the job key again when none was given)
 -- KEYS[5] user pending set {tlfif}:userpending:<sub>  (sorted set: id -> expiry ms)
+-- KEYS[6] hold             {tlfif}:hold
+-- KEYS[7] node set         {tlfif}:nodes
+-- KEYS[8] EC2 state cache  {tlfif}:ec2state
 -- ARGV[1] job JSON
 -- ARGV[2] owner JSON
 -- ARGV[3] job id
@@ -14,8 +17,11 @@
 -- ARGV[6] "1" if KEYS[4] is a real idempotency key
 -- ARGV[7] now, ms
 -- ARGV[8] per-user pending cap (0 = none)
--- Returns {id, created}: created is 1 for a new job, 0 for an idempotent repeat;
--- or the error "cap" when the user already holds the cap of pending jobs.
+-- ARGV[9] heartbeat key prefix {tlfif}:node: to also answer what view.lua does, or ""
+-- Returns {id, created, depth, ...}: created is 1 for a new job, 0 for an idempotent repeat;
+-- depth is the pending list's length after it; with ARGV[9], view.lua's answer follows
+-- (the router's warm path: one round trip for the job and the node's state). Or the error "budget" under the budget
+-- hold, or "cap" when the user already holds the cap of pending jobs.
 
 local uuid = "%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x"
 if not string.match(KEYS[1], "^{tlfif}:job:" .. uuid .. "$")
@@ -23,10 +29,34 @@ if not string.match(KEYS[1], "^{tlfif}:job:" .. uuid .. "$")
   return redis.error_reply("bad job key: " .. KEYS[1])
 end
 
+local hold = redis.call("GET", KEYS[6])
+if hold == "budget" then
+  return redis.error_reply("budget")
+end
+
+-- As view.lua: the hold, the cached EC2 state, every live heartbeat.
+local function answer(id, created, depth)
+  local out = {id, created, depth}
+  if ARGV[9] == "" then
+    return out
+  end
+  out[4] = hold
+  out[5] = redis.call("GET", KEYS[8])
+  local nodes = redis.call("SMEMBERS", KEYS[7])
+  table.sort(nodes)
+  for _, node in ipairs(nodes) do
+    local beat = redis.call("GET", ARGV[9] .. node)
+    if beat then
+      out[#out + 1] = beat
+    end
+  end
+  return out
+end
+
 if ARGV[6] == "1" then
   local existing = redis.call("GET", KEYS[4])
   if existing then
-    return {existing, 0}
+    return answer(existing, 0, redis.call("LLEN", KEYS[3]))
   end
 end
 
@@ -41,10 +71,10 @@ local ttl = tonumber(ARGV[4])
 local keep = tonumber(ARGV[5])
 redis.call("SET", KEYS[1], ARGV[1], "EX", ttl)
 redis.call("SET", KEYS[2], ARGV[2], "EX", keep)
-redis.call("LPUSH", KEYS[3], ARGV[3])
+local depth = redis.call("LPUSH", KEYS[3], ARGV[3])
 redis.call("ZADD", KEYS[5], now + ttl * 1000, ARGV[3])
 redis.call("PEXPIRE", KEYS[5], ttl * 1000)
 if ARGV[6] == "1" then
   redis.call("SET", KEYS[4], ARGV[3], "EX", keep)
 end
-return {ARGV[3], 1}
+return answer(ARGV[3], 1, depth)
