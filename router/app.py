@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from router import budget, cost, health, infer, node, result
+from router import budget, chat_page, cost, health, infer, node, result
 from router.cors import Cors
 from router.deps import RouterDeps, open_services
 from router.errors import on_http_error, on_tlfif_error
@@ -35,6 +35,9 @@ ROUTES = [
     Route("/v1/chat/completions", completions.chat_completions, methods=["POST"]),
     Route("/v1/completions", completions.completions, methods=["POST"]),
     Route("/v1/models", models.models, methods=["GET"]),
+    # The chat page (ADR 0026): loading it takes no token; it calls /v1 with the user's.
+    Route("/", chat_page.page, methods=["GET"]),
+    Route("/static/{name}", chat_page.asset, methods=["GET"]),
 ]
 
 

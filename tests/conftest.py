@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.engine",
     "tests.fixtures.router_app",
     "tests.fixtures.lambdas",
+    "tests.fixtures.browser",
 ]
 
 

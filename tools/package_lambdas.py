@@ -50,6 +50,7 @@ class Function:
     handler: str  # the module whose `handler` Lambda calls
     requires: tuple[str, ...]  # distributions, each pinned in pyproject.toml
     aws_services: tuple[str, ...] = ()  # botocore models kept (boto3 bundled when any)
+    data: tuple[str, ...] = ()  # the package's own files that are not Python (globs)
 
 
 FUNCTIONS = (
@@ -58,6 +59,7 @@ FUNCTIONS = (
         "router.handler",
         (*BASE, "starlette", "python-jose", "httpx", "mangum", "boto3"),
         ("ec2", "s3"),
+        ("router/static/*",),  # the chat page (router/chat_page.py)
     ),
     Function("queue_health", "queue_health.handler", BASE),
     Function(
@@ -87,16 +89,16 @@ def pinned_requirements(pyproject: Path = ROOT / "pyproject.toml") -> dict[str, 
     return pins
 
 
-def local_modules(handler: str) -> list[Path]:
+def local_modules(handler: str, data: Sequence[str] = ()) -> list[Path]:
     """The project's own files a handler's zip carries, by folder: the handler's package and
-    the library (tlfif/) without its client tier (tlfif/client/). The layers contract (ADR
-    0020) keeps the library from importing any app or the client tier, so nothing else can
-    be needed."""
+    the library (tlfif/) without its client tier (tlfif/client/), and the data files `data`
+    names. The layers contract (ADR 0020) keeps the library from importing any app or the
+    client tier, so nothing else can be needed."""
     package = ROOT / handler.split(".")[0]
     library = ROOT / "tlfif"
     files = {*package.rglob("*.py"), *library.rglob("*.py")}
     files -= set((library / "client").rglob("*.py"))
-    for pattern in CORE_DATA:
+    for pattern in (*CORE_DATA, *data):
         files.update(Path(found) for found in glob.glob(str(ROOT / pattern)))
     return sorted(path for path in files if "__pycache__" not in path.parts)
 
@@ -176,7 +178,7 @@ def build(function: Function, pins: dict[str, str], out_dir: Path, python: str |
         install_dependencies(function, pins, target)
         trim_aws_models(target, function.aws_services)
         drop_unused(target)
-        copy_sources(local_modules(function.handler), target)
+        copy_sources(local_modules(function.handler, function.data), target)
         if python:
             byte_compile(target, python)
         zip_path = out_dir / f"{function.name}.zip"

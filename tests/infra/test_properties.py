@@ -613,7 +613,7 @@ def test_every_route_without_a_token_has_a_throttle_of_its_own() -> None:
     api = load(INFRA / "modules" / "api" / "main.tf")["locals"][0]
     assert "$default" not in api["router_routes"], "a $default route runs the router for any path"
     open_routes = [key for key, needs_token in api["router_routes"].items() if not needs_token]
-    assert sorted(open_routes) == ["GET /ping", "OPTIONS /{proxy+}"]
+    assert sorted(open_routes) == ["GET /", "GET /ping", "GET /static/{name}", "OPTIONS /{proxy+}"]
 
 
 def test_a_stranger_can_cost_the_owner_at_most_one_euro_a_day() -> None:
@@ -625,7 +625,8 @@ def test_a_stranger_can_cost_the_owner_at_most_one_euro_a_day() -> None:
     prod = load(ENVS / "prod.tfvars")
     prices = PriceTable.load()
     assert prod["api_access_log"] is False, "rejected requests would cost log ingestion"
-    open_routes = 3  # GET /ping and OPTIONS (the router), GET /queue-health (queue_health)
+    # GET /ping, OPTIONS and the chat page's two (the router), GET /queue-health (queue_health)
+    open_routes = 5
     requests_per_day = open_routes * prod["open_route_throttle_rate"] * 86400
     per_request_usd = (
         prices.usd("apigw.http.request_million") / 1e6

@@ -91,6 +91,8 @@ def test_each_zip_holds_only_what_its_function_needs(
     assert not [name for name in names if name.startswith(("tlfif/client/", "tlfif_cli/"))]
     if function.name != "router":
         assert not WEB_ONLY & tops
+    else:  # the chat page's files, which router/chat_page.py serves
+        assert {"router/static/index.html", "router/static/chat.js"} <= set(names)
     if function.aws_services:
         services = {
             n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") > 3

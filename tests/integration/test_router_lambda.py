@@ -219,6 +219,19 @@ def test_a_preflight_needs_no_claims(lambda_router: Any) -> None:
     assert response["headers"]["access-control-allow-origin"] == "http://localhost:5173"
 
 
+def test_the_chat_page_is_served_as_text_with_its_headers_and_no_claims(
+    lambda_router: Any,
+) -> None:
+    app = lambda_router(trust_gateway_claims=True)  # its routes have no authorizer
+    page = app.invoke(http_api_event("GET", "/"))
+    script = app.invoke(http_api_event("GET", "/static/chat.js"))
+    for response, media_type in ((page, "text/html"), (script, "text/javascript")):
+        assert response["statusCode"] == 200 and response["isBase64Encoded"] is False
+        assert response["headers"]["content-type"] == f"{media_type}; charset=utf-8"
+        assert "frame-ancestors 'none'" in response["headers"]["content-security-policy"]
+    assert '<script src="static/chat.js" defer></script>' in page["body"]
+
+
 def test_failed_authentication_is_throttled_by_the_gateways_source_ip(lambda_router: Any) -> None:
     # Per minute, not per second: the test must not depend on this machine's speed.
     app = lambda_router(

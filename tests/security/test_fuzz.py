@@ -46,8 +46,8 @@ def operations() -> list[Any]:
 
 OPERATIONS = operations()
 # What to send: valid inputs to every operation, invalid ones to each that takes any (the
-# probes take only the optional X-Request-Id, which any string satisfies).
-NO_INPUT = {("GET", "/ping"), ("GET", "/queue-health")}
+# probes and the chat page take only the optional X-Request-Id, which any string satisfies).
+NO_INPUT = {("GET", "/ping"), ("GET", "/queue-health"), ("GET", "/")}
 CASES = [
     pytest.param(operation, mode, id=f"{mode.value}-{operation.method} {operation.path}")
     for operation in OPERATIONS

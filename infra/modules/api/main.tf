@@ -55,6 +55,10 @@ locals {
     "POST /v1/chat/completions" = true
     "POST /v1/completions"      = true
     "GET /v1/models"            = true
+    # The chat page and its two files (ADR 0026): loading them takes no token (the page
+    # calls /v1 with the one the user pastes), so each is an open route with its own throttle.
+    "GET /"              = false
+    "GET /static/{name}" = false
     # No $default route: an unknown route gets API Gateway's own 404 and invokes nothing,
     # so a stranger's made-up paths cost requests, not Lambda runs (ADR 0021).
   }
@@ -67,7 +71,7 @@ locals {
 }
 
 resource "aws_apigatewayv2_route" "router" {
-  # checkov:skip=CKV_AWS_309:GET /ping and OPTIONS preflights carry no token by design (each throttled on its own); the other routes use the JWT authorizer
+  # checkov:skip=CKV_AWS_309:GET /ping, the chat page (GET /, GET /static/{name}) and OPTIONS preflights carry no token by design (each throttled on its own); the other routes use the JWT authorizer
   for_each = local.router_routes
 
   api_id             = aws_apigatewayv2_api.this.id
