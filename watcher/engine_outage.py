@@ -29,7 +29,10 @@ from watcher.idle import IdleTimer
 
 log = logging.getLogger(__name__)
 
-READY_POLL_SECONDS = 0.5
+# A try while the engine is not listening is a refused connection (a millisecond); once it
+# listens, each try is a one-token generation. Every tenth of a second, so a cold start
+# waits at most that long on this loop after the engine is up (bench: cold_start).
+READY_POLL_SECONDS = 0.1
 
 
 async def engine_comes_up(engine: EngineClient, timeout_seconds: float) -> bool:

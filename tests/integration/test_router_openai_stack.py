@@ -95,5 +95,8 @@ def test_a_stream_stays_open_through_the_cold_start_and_sends_tokens_as_they_com
     assert len(comments) >= 3  # held open by keep-alives while the node booted (5 s)
     content = [at for at, text in texts if text]
     assert len(content) > 2 and content[-1] - content[0] > 0.5  # spread out, not one burst
-    tries = access_lines(stack, "/v1/chat/completions")
-    assert [t["status"] for t in tries] == [200]
+    # The access line is written once the response has ended, just after the client's [DONE].
+    deadline = time.monotonic() + 5
+    while not access_lines(stack, "/v1/chat/completions") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [t["status"] for t in access_lines(stack, "/v1/chat/completions")] == [200]
