@@ -15,7 +15,6 @@ other systems (the floor, say) can be drawn beside TL-FIF.
 from __future__ import annotations
 
 import argparse
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from bench.queue_redis import BenchRedis
 from bench.queue_runs import RunFailed, queue_and_drain
 from bench.queue_summary import over, spread_text
 from bench.queue_systems import ROOT, SYSTEMS, System
-from bench.queues import available, source_digest
+from bench.queues import available, fresh_redis
 from bench.report import RESULTS_DIR, conditions, ratio, write_results
 
 DEPTHS = (1000, 5000, 20000)
@@ -167,15 +166,8 @@ def run(argv: Sequence[str] = ()) -> Path:
     chosen = [s for s in SYSTEMS if s.name in args.systems.split(",")]
     print(f"queue_backlog: depths {args.depths}, {args.rounds} round(s), {len(chosen)} system(s)")
     systems, about = available(chosen)
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-    RUN_DIR.mkdir(parents=True)
-    server = BenchRedis(RUN_DIR)
-    try:
-        started["redis_server"] = server.version()
-        started["tlfif_source"] = source_digest()
+    with fresh_redis(RUN_DIR, started) as server:
         found = measure(systems, server, args.depths, args.rounds)
-    finally:
-        server.stop()
     summaries = {name: summarise(by_depth) for name, by_depth in found.items()}
     for name, by_depth in found.items():
         rounds = {str(depth): runs for depth, runs in by_depth.items()}

@@ -23,7 +23,8 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,21 @@ def source_digest() -> dict[str, str]:
         "git_head": head.stdout.strip(),
         f"sha256_of_{'_'.join(TLFIF_SOURCES)}": digest.hexdigest(),
     }
+
+
+@contextmanager
+def fresh_redis(run_dir: Path, started: dict[str, Any]) -> Iterator[BenchRedis]:
+    """A redis-server of the bench's own in an emptied `run_dir`, its version and TL-FIF's
+    source digest noted in the run's conditions; stopped when the block ends."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    server = BenchRedis(run_dir)
+    try:
+        started["redis_server"] = server.version()
+        started["tlfif_source"] = source_digest()
+        yield server
+    finally:
+        server.stop()
 
 
 def available(chosen: list[System]) -> tuple[list[System], dict[str, dict[str, Any]]]:
@@ -127,15 +143,8 @@ def run(argv: Sequence[str] = ()) -> Path:
     chosen = [s for s in SYSTEMS if s.name in args.systems.split(",")]
     print(f"queues: {args.jobs} jobs, {args.rounds} round(s), {len(chosen)} systems")
     systems, about = available(chosen)
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-    RUN_DIR.mkdir(parents=True)
-    server = BenchRedis(RUN_DIR)
-    try:
-        started["redis_server"] = server.version()
-        started["tlfif_source"] = source_digest()
+    with fresh_redis(RUN_DIR, started) as server:
         rounds = measure(systems, server, args) if systems else {}
-    finally:
-        server.stop()
     summaries = {name: summary(found) for name, found in rounds.items()}
     for name in about:
         about[name] |= {"summary": summaries.get(name, {}), "rounds": rounds.get(name, [])}
