@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from router import budget, chat_page, cost, health, infer, node, result
+from router import budget, chat_page, cost, events, health, infer, node, result
 from router.cors import Cors
 from router.deps import RouterDeps, open_services
 from router.errors import on_http_error, on_tlfif_error
@@ -27,6 +27,7 @@ ROUTES = [
     Route("/queue-health", health.queue_health, methods=["GET"]),
     Route("/infer", infer.infer, methods=["POST"]),
     Route("/result/{id}", result.result, methods=["GET"]),
+    Route("/result/{id}/events", events.events, methods=["GET"]),
     Route("/stop", node.stop, methods=["POST"]),
     Route("/status", node.status, methods=["GET"]),
     Route("/cost", cost.cost, methods=["GET"]),

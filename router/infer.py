@@ -46,7 +46,8 @@ async def infer(request: Request) -> Response:
         body = await json_body(request)
         asked = infer_request(body)
         resume = resume_for(idempotency_key(request), retry_count(request), "/infer", body)
-        submitted = await submit(request, claims, asked, resume)
+        live = bool(asked.stream) and found.settings.v1_stream_live
+        submitted = await submit(request, claims, asked, resume, stream=live)
     wake = submitted.wake
     ready = wake.phase == "ready"
     accepted = Accepted(

@@ -104,6 +104,8 @@ class InferRequest(BaseModel):
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
     top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     stop: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=4)] | None = None
+    # Also stream the text while it is generated: GET /result/{id}/events sends it.
+    stream: bool | None = None
     # The seed's LoRA hook. No adapter is built yet, so it is refused (400 unsupported)
     # rather than accepted and ignored, which would answer from the base model (ADR 0021).
     adapter_uri: str | None = None

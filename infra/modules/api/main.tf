@@ -55,6 +55,8 @@ locals {
     "POST /v1/chat/completions" = true
     "POST /v1/completions"      = true
     "GET /v1/models"            = true
+    # A job's phases, text and reply as server-sent events (buffered by the HTTP API).
+    "GET /result/{id}/events" = true
     # The chat page and its two files (ADR 0026): loading them takes no token (the page
     # calls /v1 with the one the user pastes), so each is an open route with its own throttle.
     "GET /"              = false
