@@ -47,6 +47,7 @@ OWN_PYTHON = Path(sys.executable)
 SYSTEMS = (
     System("floor", OWN_PYTHON, "redis-py asyncio: LPUSH, BLMOVE, one RPUSH result; BLPOP"),
     System("tlfif", OWN_PYTHON, "WatcherNode, no-op engine; JobQueue.enqueue / wait_done"),
+    System("tlfif_logged", OWN_PYTHON, "as tlfif, its INFO lines (one per job) as JSON to a file"),
     peer("saq", "Worker; Job.refresh(until_complete) over pub/sub"),
     peer("arq", "Worker poll_delay 5 ms; Job.result(poll_delay=5 ms)"),
     peer("rq", "SimpleWorker (one job at a time); latest_result(timeout) XREAD", slots=1),

@@ -20,12 +20,9 @@ way), each round in another order; figures are medians over rounds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ import httpx
 import uvloop
 
 from bench.paced_engine_double import PacedEngineDouble
-from bench.peers.tlfif_worker import InMemoryCloud
+from bench.peers.tlfif_worker import InMemoryCloud, watcher_log
 from bench.queue_redis import BenchRedis
 from bench.queue_summary import over
 from bench.queue_systems import ROOT, child_env
@@ -44,7 +41,6 @@ from tlfif.contracts import InferRequest, Job
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
-from tlfif.runtime.logs import JsonFormatter
 from tlfif.settings import WatcherSettings
 from watcher.engine import WARM_UP, WARM_UP_PARAMS, EngineClient
 from watcher.node import NodePorts, WatcherNode
@@ -69,26 +65,6 @@ def new_jobs(count: int) -> list[Job]:
         Job.from_request(InferRequest(prompt=f"bench job {n}", max_tokens=TOKENS), SUB)
         for n in range(count)
     ]
-
-
-@contextlib.contextmanager
-def watcher_log(run_dir: Path) -> Iterator[None]:
-    """The watcher's JSON lines at INFO to a file, as the node's go to supervisord's."""
-    handler = logging.FileHandler(run_dir / "watcher.log", encoding="utf-8")
-    handler.setFormatter(JsonFormatter())
-    loggers = [logging.getLogger(name) for name in ("watcher", "tlfif")]
-    for logger in loggers:
-        logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-        logger.propagate = False
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
-            logger.setLevel(logging.NOTSET)
-            logger.propagate = True
-        handler.close()
 
 
 async def wait_ready(registry: NodeRegistry, node: asyncio.Task[Any]) -> None:
@@ -221,7 +197,7 @@ def run() -> Path:
             wait_until_answers(double, f"{double_url}/_double/state", START_TIMEOUT_SECONDS)
         started["redis_server"] = redis.version()
         started["tlfif_source"] = source_digest()
-        with watcher_log(RUN_DIR):
+        with watcher_log(RUN_DIR / "watcher.log"):
             # On uvloop, as watcher/main.py runs the node (the direct callers share it).
             found = uvloop.run(measure(redis, double_url, ROUNDS))
     finally:

@@ -10,10 +10,14 @@ internals change under this harness, and the bench measures whatever they are.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import signal
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvloop
 
@@ -23,6 +27,7 @@ from tlfif.errors import ReplyExists
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import connect
+from tlfif.runtime.logs import JsonFormatter
 from tlfif.settings import WatcherSettings
 from watcher.engine import Completion, EngineClient
 from watcher.node import NodePorts, WatcherNode
@@ -138,13 +143,49 @@ async def time_one_by_one(args: protocol.Args) -> list[float]:
     return samples
 
 
-if __name__ == "__main__":
-    sys.exit(
-        protocol.main(
-            # On uvloop, as watcher/main.py runs the node; the submitters on asyncio's loop.
-            work=lambda args: uvloop.run(serve(args)),
-            enqueue=lambda args: asyncio.run(enqueue_all(args)),
-            latency=lambda args: asyncio.run(time_one_by_one(args)),
-            distributions=("tlfif", "redis", "hiredis", "pydantic"),
-        )
+@contextlib.contextmanager
+def watcher_log(path: Path) -> Iterator[None]:
+    """The watcher's JSON lines at INFO to `path`, as the node's go to supervisord's: its one
+    job_answered line per job among them."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    loggers = [logging.getLogger(name) for name in ("watcher", "tlfif")]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+        handler.close()
+
+
+def main(*, logged: bool = False) -> int:
+    """The system's script; `logged` (tlfif_logged_worker) writes the watcher's INFO lines
+    to a file while it works, so the table shows what the one line per job costs."""
+
+    def work(args: protocol.Args) -> None:
+        if not logged:
+            uvloop.run(serve(args))
+            return
+        with (
+            tempfile.TemporaryDirectory(prefix="tlfif-bench-") as folder,
+            watcher_log(Path(folder) / "watcher.log"),
+        ):
+            uvloop.run(serve(args))
+
+    return protocol.main(
+        # On uvloop, as watcher/main.py runs the node; the submitters on asyncio's loop.
+        work=work,
+        enqueue=lambda args: asyncio.run(enqueue_all(args)),
+        latency=lambda args: asyncio.run(time_one_by_one(args)),
+        distributions=("tlfif", "redis", "hiredis", "pydantic"),
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
