@@ -38,6 +38,14 @@ def stack(tmp_path: Path, engine_double: RunningEngineDouble) -> Iterator[StackR
     run.interrupt()
 
 
+@pytest.fixture
+def client(stack: StackRun) -> Iterator[OpenAI]:
+    """The official client on the stack's router, closed (its connections too) at the end."""
+    url = stack.profile["api_url"] + "/v1"
+    with OpenAI(base_url=url, api_key=stack.access_token()) as openai_client:
+        yield openai_client
+
+
 def access_lines(run: StackRun, route: str) -> list[dict[str, object]]:
     lines = (run.tmp / "run" / "router.log").read_text().splitlines()
     parsed = [json.loads(line) for line in lines if '"router.access"' in line]
@@ -46,10 +54,9 @@ def access_lines(run: StackRun, route: str) -> list[dict[str, object]]:
 
 @pytest.mark.slow
 def test_a_cold_start_through_the_openai_client_is_one_job_and_several_tries(
-    stack: StackRun, engine_double: RunningEngineDouble
+    stack: StackRun, engine_double: RunningEngineDouble, client: OpenAI
 ) -> None:
     assert stack.instance_state() == "stopped"
-    client = OpenAI(base_url=stack.profile["api_url"] + "/v1", api_key=stack.access_token())
     model = client.models.list().data[0].id
     answer = client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": PROMPT}]
@@ -68,13 +75,12 @@ def test_a_cold_start_through_the_openai_client_is_one_job_and_several_tries(
 
 @pytest.mark.slow
 def test_a_stream_stays_open_through_the_cold_start_and_sends_tokens_as_they_come(
-    stack: StackRun, engine_double: RunningEngineDouble
+    stack: StackRun, engine_double: RunningEngineDouble, client: OpenAI
 ) -> None:
     """Under uvicorn the same ASGI app streams for real: keep-alive comments while the node
     boots (longer than the unstreamed wait), then the tokens one batch at a time."""
     engine_double.double.token_delay_seconds = 0.15
     said = "one two three four five six seven eight"
-    client = OpenAI(base_url=stack.profile["api_url"] + "/v1", api_key=stack.access_token())
     started = time.monotonic()
     arrivals: list[tuple[float, str]] = []
     with client.chat.completions.with_streaming_response.create(
