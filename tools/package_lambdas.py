@@ -28,6 +28,7 @@ import tempfile
 import tomllib
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,11 @@ FUNCTIONS = (
     Function(
         "router",
         "router.handler",
-        (*BASE, "starlette", "python-jose", "httpx", "mangum", "boto3"),
+        # uvicorn and lambda_stream.sh: the optional streaming edge runs this zip under the
+        # Lambda Web Adapter (ADR 0028); the Mangum handler never imports uvicorn.
+        (*BASE, "starlette", "python-jose", "httpx", "mangum", "boto3", "uvicorn"),
         ("ec2", "s3"),
-        ("router/static/*",),  # the chat page (router/chat_page.py)
+        ("router/static/*", "router/lambda_stream.sh"),  # the chat page; the edge's run script
     ),
     Function("queue_health", "queue_health.handler", BASE),
     Function(
@@ -115,20 +118,20 @@ def python312() -> str | None:
     return None
 
 
-def install_dependencies(function: Function, pins: dict[str, str], target: Path) -> None:
-    missing = [name for name in function.requires if normalise(name) not in pins]
+def install_dependencies(requires: Sequence[str], pins: dict[str, str], target: Path) -> None:
+    missing = [name for name in requires if normalise(name) not in pins]
     if missing:
-        raise SystemExit(f"{function.name}: no pin in pyproject.toml for {', '.join(missing)}")
+        raise SystemExit(f"no pin in pyproject.toml for {', '.join(missing)}")
     platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(target), *platforms, "--python-version", PYTHON_VERSION,
         "--implementation", "cp", "--only-binary=:all:", "--no-compile",
-        *(pins[normalise(name)] for name in function.requires),
+        *(pins[normalise(name)] for name in requires),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"{function.name}: pip failed:\n{result.stdout}{result.stderr}")
+        raise SystemExit(f"{', '.join(requires)}: pip failed:\n{result.stdout}{result.stderr}")
 
 
 def trim_aws_models(target: Path, services: Sequence[str]) -> None:
@@ -164,18 +167,20 @@ def byte_compile(target: Path, python: str) -> None:
 def write_zip(source: Path, zip_path: Path) -> None:
     """Sorted entries with a fixed time: the same inputs give the same bytes."""
     zip_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(source).as_posix(), FIXED_ZIP_TIME)
-            info.external_attr = 0o644 << 16
+            # A run script must be executable: the adapter's wrapper execs it (ADR 0028).
+            info.external_attr = (0o755 if path.suffix == ".sh" else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
+            archive.writestr(info, path.read_bytes())
 
 
-def build(function: Function, pins: dict[str, str], out_dir: Path, python: str | None) -> Path:
+def build(function: Function, installed: Path, out_dir: Path, python: str | None) -> Path:
+    """The function's zip, from `installed` (its dependencies, which it leaves as they are)."""
     with tempfile.TemporaryDirectory(prefix=f"lambda-{function.name}-") as work:
-        target = Path(work)
-        install_dependencies(function, pins, target)
+        target = Path(work) / "zip"
+        shutil.copytree(installed, target)
         trim_aws_models(target, function.aws_services)
         drop_unused(target)
         copy_sources(local_modules(function.handler, function.data), target)
@@ -184,6 +189,23 @@ def build(function: Function, pins: dict[str, str], out_dir: Path, python: str |
         zip_path = out_dir / f"{function.name}.zip"
         write_zip(target, zip_path)
     return zip_path
+
+
+def build_all(
+    functions: Sequence[Function], pins: dict[str, str], out_dir: Path, python: str | None
+) -> list[Path]:
+    """Every function's zip. Functions that need the same distributions share one install
+    (three of the five need exactly BASE + boto3), and the installs, then the builds, run
+    side by side: pip mostly waits on the index, and compileall and zlib leave the GIL."""
+    with (
+        tempfile.TemporaryDirectory(prefix="lambda-deps-") as work,
+        ThreadPoolExecutor(os.cpu_count() or 2) as pool,
+    ):
+        sets = sorted({function.requires for function in functions})
+        targets = [Path(work) / str(n) for n in range(len(sets))]
+        list(pool.map(lambda r, t: install_dependencies(r, pins, t), sets, targets))
+        installed = dict(zip(sets, targets, strict=True))
+        return list(pool.map(lambda f: build(f, installed[f.requires], out_dir, python), functions))
 
 
 def unzipped_size(zip_path: Path) -> int:
@@ -203,9 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     python = python312()
     if python is None:
         print("no python3.12 found: the zips ship without bytecode (slower cold starts)")
-    pins = pinned_requirements()
-    for function in chosen:
-        zip_path = build(function, pins, args.out, python)
+    for zip_path in build_all(chosen, pinned_requirements(), args.out, python):
         size, full = zip_path.stat().st_size, unzipped_size(zip_path)
         print(f"{zip_path.relative_to(ROOT) if zip_path.is_relative_to(ROOT) else zip_path}"
               f"  {size / 1e6:6.2f} MB  ({full / 1e6:.1f} MB unzipped)")  # fmt: skip
