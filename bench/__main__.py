@@ -13,6 +13,7 @@ from pathlib import Path
 from bench import (
     cold_start,
     engine,
+    first_token,
     imports,
     queue_backlog,
     queues,
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[], Path | None]] = {
     "queue_backlog": queue_backlog.run,
     "watcher_engine": watcher_engine.run,
     "cold_start": cold_start.run,
+    "first_token": first_token.run,
 }
 # Not in a plain `python -m bench` (`make bench`): none now; the queues run in their
 # quicker defaults there, and the longer runs are options (`--jobs`, `--rounds`).

