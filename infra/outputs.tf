@@ -3,6 +3,11 @@ output "api_url" {
   value       = module.api.api_url
 }
 
+output "stream_url" {
+  description = "The streaming edge (ADR 0028): the router behind a Lambda function URL, /v1 streamed live; null unless router_stream_edge."
+  value       = lookup(module.lambdas.function_urls, "router_stream", null)
+}
+
 output "ping_url" {
   description = "Unauthenticated uptime check (the seed's API-005)."
   value       = "${trimsuffix(module.api.api_url, "/")}/ping"

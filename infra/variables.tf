@@ -164,6 +164,29 @@ variable "router_reserved_concurrency" {
   type        = number
 }
 
+variable "router_stream_edge" {
+  description = "A second, optional edge that streams /v1 tokens as they come: a Lambda function URL (auth NONE, RESPONSE_STREAM) in front of the router run by the Lambda Web Adapter. Nothing throttles it but its reserved concurrency, and a stranger can cost more than ADR 0021's bound: off unless the owner accepts that (ADR 0028)."
+  type        = bool
+}
+
+variable "router_stream_reserved_concurrency" {
+  description = "With router_stream_edge: the streams (and requests a stranger can have run) at once; a function URL takes at most 10 requests a second per slot (ADR 0028)."
+  type        = number
+  validation {
+    condition     = var.router_stream_reserved_concurrency >= 1
+    error_message = "router_stream_reserved_concurrency must be at least 1: unreserved, nothing would bound the edge."
+  }
+}
+
+variable "lambda_web_adapter_layer_arn" {
+  description = "With router_stream_edge: the AWS Lambda Web Adapter layer for lambda_architecture (awslabs/aws-lambda-web-adapter publishes it per region)."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.lambda_web_adapter_layer_arn))
+    error_message = "lambda_web_adapter_layer_arn must be a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+}
+
 variable "mfa_required" {
   description = "Whether every user of the pool must sign in with a TOTP authenticator (the owner's controls stop the GPU and lift the budget hold)."
   type        = bool

@@ -7,7 +7,8 @@ changes; `token` ({"attempt", "text"}) as the node streams (for a job sent with
 job, an engine that died mid-reply): what came before it is void; `reply` (the Reply, as
 GET /result answers it) last, and the stream ends. A job not sent to stream gets its phases
 and then its reply. Where the transport cannot stream (TLFIF_ROUTER_V1_STREAM_LIVE=false)
-the events arrive at once, within the unstreamed wait.
+the events arrive at once, within the unstreamed wait, and the header
+`x-tlfif-stream: buffered` says so (ADR 0028).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from router.deps import Services, caller, services
 from router.result import NOT_FOUND, reply_of
+from router.v1.stream import STREAM_HEADER
 from tlfif import keys
 from tlfif.contracts import NodePhase, reply_key_for
 from tlfif.errors import JobNotFound, TlfifError
@@ -43,7 +45,8 @@ async def events(request: Request) -> Response:
     lasts = settings.v1_stream_seconds if settings.v1_stream_live else settings.v1_wait_seconds
     until = time.monotonic() + lasts
     stream = _events(found, job_id, reply_key_for(claims.sub, job_id), until)
-    return StreamingResponse(stream, media_type="text/event-stream", headers=HEADERS)
+    headers = HEADERS if settings.v1_stream_live else {**HEADERS, STREAM_HEADER: "buffered"}
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
 async def _events(found: Services, job_id: str, reply_key: str, until: float) -> AsyncIterator[str]:

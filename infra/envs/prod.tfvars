@@ -34,6 +34,10 @@ open_route_throttle_burst = 2
 api_access_log              = false
 router_reserved_concurrency = 10
 latency_alarm_ms            = 300
+# The streaming edge (ADR 0028): off; on, a stranger can cost ~EUR 0.89 a day per reserved slot.
+router_stream_edge                 = false
+router_stream_reserved_concurrency = 2
+lambda_web_adapter_layer_arn       = "arn:aws:lambda:eu-central-1:753240598075:layer:LambdaAdapterLayerX86:26"
 
 desktop_callback_port = 53682
 cognito_domain_prefix = "tl-fif-change-me"

@@ -37,6 +37,10 @@ from tlfif.tokens import follow
 
 # Proxies (nginx and kin) buffer a response unless told not to.
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# Where the transport buffers (API Gateway's HTTP API, ADR 0028) the events come at once
+# after the reply, and the response says so: a client or a person reading the headers
+# learns why nothing streamed.
+STREAM_HEADER = "x-tlfif-stream"
 Chunk = type[ChatCompletionChunk] | type[TextCompletionChunk]
 
 
@@ -161,8 +165,9 @@ async def _ending(
 def whole(
     reply: Reply, *, chunk: Chunk, created: int, model: str, include_usage: bool
 ) -> StreamingResponse:
-    """A streamed request's reply at once, as the events a live stream would have sent:
-    where the transport cannot stream, or for a reply that is already there."""
+    """A streamed request's reply at once, as the events a live stream would have sent,
+    where the transport cannot stream (TLFIF_ROUTER_V1_STREAM_LIVE=false); the header
+    `x-tlfif-stream: buffered` says so."""
 
     async def events() -> AsyncIterator[str]:
         if chunk is ChatCompletionChunk:
@@ -170,7 +175,9 @@ def whole(
         async for event in _ending(reply, _Followed(), chunk, created, model, include_usage):
             yield event
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers=HEADERS)
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={**HEADERS, STREAM_HEADER: "buffered"}
+    )
 
 
 def _data(event: ChatCompletionChunk | TextCompletionChunk) -> str:

@@ -8,6 +8,7 @@ naming the moto gap it bridges).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -27,6 +28,8 @@ from tests.fixtures.redis_servers import free_port
 from tests.infra.hcl import INFRA
 
 OVERRIDES = Path(__file__).resolve().parent / "moto_overrides"
+# Variables a trip sets over its env's tfvars (the opt-ins it applies), beside envs/.
+TEST_VARS = "test.tfvars.json"
 REGION = "eu-central-1"
 LAMBDAS = ("router", "queue_health", "cost_publisher", "budget_killer", "scheduled_check")
 # Where a provider may sit on machines of this kind; TLFIF_TF_PLUGIN_DIR names another.
@@ -157,9 +160,16 @@ class Stack:
     def init(self) -> None:
         self.run(*init_args(self.binary))
 
+    @property
+    def var_files(self) -> list[str]:
+        """The env's tfvars, then the test's own (TEST_VARS) where it wrote one: a later
+        -var-file wins, where an *.auto.tfvars would lose to the env's."""
+        own = [f"-var-file={TEST_VARS}"] if (self.root / TEST_VARS).is_file() else []
+        return [f"-var-file=envs/{self.env}.tfvars", *own]
+
     def plan(self, out: str) -> dict[str, Any]:
         """Plan into `out`; returns the plan as JSON (`show -json`)."""
-        self.run("plan", "-input=false", f"-var-file=envs/{self.env}.tfvars", f"-out={out}")
+        self.run("plan", "-input=false", *self.var_files, f"-out={out}")
         found: dict[str, Any] = json.loads(self.run("show", "-json", out, quiet=True).stdout)
         return found
 
@@ -167,10 +177,9 @@ class Stack:
         self.run("apply", "-input=false", plan)
 
     def destroy(self) -> None:
-        self.run(
-            "destroy", "-input=false", "-auto-approve",
-            f"-var-file=envs/{self.env}.tfvars",
-        )  # fmt: skip
+        """Without the refresh a destroy starts with: the second plan has just read every
+        resource back (about half of the destroy's time on this machine)."""
+        self.run("destroy", "-input=false", "-auto-approve", "-refresh=false", *self.var_files)
 
     def empty_buckets(self) -> None:
         """What the owner does before a destroy: versioned buckets are deleted only empty."""
@@ -250,3 +259,26 @@ def start_stack_moto(tmp: Path) -> tuple[ChildProcess, str]:
     """A fresh moto server that loads AWS's managed IAM policies (the stack attaches some)."""
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     return start_moto(free_port(), env, tmp)
+
+
+# The layer's wrapper, as awslabs/aws-lambda-web-adapter ships it (layer/bootstrap); moto
+# stores the layer and never runs it.
+LWA_BOOTSTRAP = '#!/bin/bash\n\nexec -- "${LAMBDA_TASK_ROOT}/${_HANDLER}"\n'
+
+
+def enable_stream_edge(stack: Stack) -> None:
+    """ADR 0028's opt-in, so moto creates the function URL and its function: the Lambda
+    Web Adapter's layer published in moto's own account (moto looks a function's layers up
+    there, and AWS's is in account 753240598075), its ARN passed with the switch."""
+    with io.BytesIO() as layer:
+        with zipfile.ZipFile(layer, "w") as archive:
+            archive.writestr("bootstrap", LWA_BOOTSTRAP)
+        published = stack.client("lambda").publish_layer_version(
+            LayerName="LambdaAdapterLayerX86", Content={"ZipFile": layer.getvalue()}
+        )
+    values = {
+        "router_stream_edge": True,
+        "router_stream_reserved_concurrency": 2,
+        "lambda_web_adapter_layer_arn": published["LayerVersionArn"],
+    }
+    (stack.root / TEST_VARS).write_text(json.dumps(values), "utf-8")

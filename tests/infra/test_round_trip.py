@@ -1,7 +1,8 @@
 """infra/ applied for real: init -> plan -> apply -> a second plan -> destroy, for dev and
 for prod side by side, each on a fresh moto server (tests/infra/terraform_stack.py); on
 dev, between apply and the second plan, the app runs on what apply created
-(tests/infra/app_on_stack.py).
+(tests/infra/app_on_stack.py). Dev also turns on the streaming edge (ADR 0028), which is
+off in both envs' tfvars, so its function URL is applied too.
 
 The second plan may show only KNOWN_DRIFT: changes that come from what moto stores, each
 named with its cause. Destroy must leave nothing in the state. The two stacks run in
@@ -26,11 +27,13 @@ from tests.infra.terraform_stack import (
     Stack,
     changes,
     copy_infra,
+    enable_stream_edge,
     owners_first_steps,
     planned_resources,
     require_tool,
     start_stack_moto,
 )
+from tlfif.settings import RouterSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -38,10 +41,18 @@ T = TypeVar("T")
 NO_LOGGING_CONFIG = "moto does not store a function's logging_config: the provider sets it again"
 NEW_VERSION = "follows: the function's update publishes a new version"
 NO_RULE_DESCRIPTION = "moto does not store a security group rule's description"
+# dev's streaming edge (ADR 0028): the router's zip run by the Lambda Web Adapter.
+STREAM_FUNCTION = "router_stream"
 # address -> why the second plan shows it; the same for dev and prod.
 KNOWN_DRIFT: dict[str, str] = {
-    **{f'module.lambdas.aws_lambda_function.this["{n}"]': NO_LOGGING_CONFIG for n in LAMBDAS},
-    **{f'module.lambdas.aws_lambda_alias.prod["{n}"]': NEW_VERSION for n in LAMBDAS},
+    **{
+        f'module.lambdas.aws_lambda_function.this["{n}"]': NO_LOGGING_CONFIG
+        for n in (*LAMBDAS, STREAM_FUNCTION)
+    },
+    **{
+        f'module.lambdas.aws_lambda_alias.prod["{n}"]': NEW_VERSION
+        for n in (*LAMBDAS, STREAM_FUNCTION)
+    },
     "module.lambdas.aws_ssm_parameter.prod_versions": NEW_VERSION,
     **{
         f"module.network.aws_vpc_security_group_{rule}": NO_RULE_DESCRIPTION
@@ -83,6 +94,8 @@ def stack_for(tmp_path: Path) -> Iterator[Callable[[str], Stack]]:
         started.append(moto)
         stack = Stack(env, copy_infra(tmp_path / env, url), url, binary, tmp_path / f"{env}.log")
         owners_first_steps(stack)
+        if env == "dev":
+            enable_stream_edge(stack)
         return stack
 
     yield build
@@ -125,6 +138,21 @@ def round_trip(stack: Stack, on_applied: Callable[[Stack], None] | None = None) 
     }
 
 
+def check_stream_edge(stack: Stack) -> None:
+    """The function URL streams from the prod alias to anyone, and the function behind it
+    is the router with its own token checks, run by the Lambda Web Adapter."""
+    env = lambda_env(stack, STREAM_FUNCTION)
+    router = next(s for s in check_settings("router", env) if isinstance(s, RouterSettings))
+    assert not router.trust_gateway_claims and router.v1_stream_live
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    url = stack.client("lambda").get_function_url_config(
+        FunctionName=f"{stack.name}-{STREAM_FUNCTION}", Qualifier="prod"
+    )
+    assert (url["AuthType"], url["InvokeMode"]) == ("NONE", "RESPONSE_STREAM")
+    assert stack.outputs()["stream_url"] == url["FunctionUrl"]
+
+
 def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
     stack_for: Callable[[str], Stack],
     redis_cluster_server: RedisServer,
@@ -137,6 +165,7 @@ def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
         for function in LAMBDAS:
             check_settings(function, lambda_env(stack, function))
         check_settings("node", node_env(stack))
+        check_stream_edge(stack)
         reply = run_one_prompt(stack, redis_cluster_server.url, engine.url, tmp_path)
         assert reply.status == "done"
 

@@ -69,6 +69,23 @@ async def test_a_job_not_streamed_gets_its_phase_and_its_reply(
         assert not await router.redis.exists(keys.tokens(accepted.json()["id"]))
 
 
+async def test_where_the_transport_cannot_stream_the_events_come_at_once_and_say_so(
+    redis_server: RedisServer, token_issuer: TokenIssuerDouble, engine_double: RunningEngineDouble
+) -> None:
+    async with warm_router(
+        redis_server, token_issuer, engine_double, v1_stream_live=False
+    ) as router:
+        accepted = await router.infer({"prompt": SAID, "stream": True})
+        url = f"/result/{accepted.json()['id']}/events"
+        async with router.client.stream("GET", url, headers=router.auth("alice")) as response:
+            assert response.headers["x-tlfif-stream"] == "buffered"
+    async with warm_router(redis_server, token_issuer, engine_double) as live:
+        accepted = await live.infer({"prompt": SAID, "stream": True})
+        url = f"/result/{accepted.json()['id']}/events"
+        async with live.client.stream("GET", url, headers=live.auth("alice")) as response:
+            assert "x-tlfif-stream" not in response.headers
+
+
 async def test_only_the_submitter_may_follow_a_job(
     redis_server: RedisServer, token_issuer: TokenIssuerDouble
 ) -> None:

@@ -15,11 +15,15 @@ locals {
   # botocore reads AWS_USE_DUALSTACK_ENDPOINT: EC2 and S3 are then reached over IPv6 through
   # the egress-only gateway, with no NAT and no interface endpoint (ADR 0011).
   network_env = var.dualstack ? { AWS_USE_DUALSTACK_ENDPOINT = "true" } : {}
+  # A function that `runs` another's code (the router under the Lambda Web Adapter, ADR
+  # 0028) shares its zip, role and log group: one policy to keep, one place for its logs.
+  code_of = { for k, f in var.functions : k => coalesce(f.runs, k) }
+  owners  = { for k, f in var.functions : k => f if f.runs == null }
 }
 
 resource "aws_cloudwatch_log_group" "this" {
   # checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest with its own key; a CMK costs USD 1/month (ADR 0010)
-  for_each = var.functions
+  for_each = local.owners
 
   name              = "/aws/lambda/${var.name}-${each.key}"
   retention_in_days = var.log_retention_days
@@ -36,12 +40,13 @@ resource "aws_lambda_function" "this" {
 
   function_name    = "${var.name}-${each.key}"
   description      = "TL-FIF ${each.key}"
-  role             = aws_iam_role.this[each.key].arn
+  role             = aws_iam_role.this[local.code_of[each.key]].arn
   runtime          = "python3.12"
   architectures    = [var.architecture]
   handler          = each.value.handler
-  filename         = "${var.zip_dir}/${each.key}.zip"
-  source_code_hash = filebase64sha256("${var.zip_dir}/${each.key}.zip")
+  layers           = each.value.layers
+  filename         = "${var.zip_dir}/${local.code_of[each.key]}.zip"
+  source_code_hash = filebase64sha256("${var.zip_dir}/${local.code_of[each.key]}.zip")
   memory_size      = each.value.memory_mb
   timeout          = each.value.timeout_s
   publish          = true
@@ -77,7 +82,7 @@ resource "aws_lambda_function" "this" {
 
   logging_config {
     log_format = "Text" # the code writes its own JSON lines and EMF
-    log_group  = aws_cloudwatch_log_group.this[each.key].name
+    log_group  = aws_cloudwatch_log_group.this[local.code_of[each.key]].name
   }
 
   tags = { Name = "${var.name}-${each.key}" }

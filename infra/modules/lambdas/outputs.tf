@@ -17,3 +17,8 @@ output "prod_versions" {
   description = "Version each prod alias serves."
   value       = { for k, a in aws_lambda_alias.prod : k => a.function_version }
 }
+
+output "function_urls" {
+  description = "Function URLs by short name (the streaming edge, ADR 0028); empty unless enabled."
+  value       = { for k, u in aws_lambda_function_url.this : k => u.function_url }
+}

@@ -4,14 +4,17 @@ variable "name" {
 }
 
 variable "functions" {
-  description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables), reserved (concurrency; -1 unreserved)."
+  description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables), reserved (concurrency; -1 unreserved); runs (another function's zip, role and log group, run another way), layers, function_url (a public, streamed function URL on its prod alias, ADR 0028)."
   type = map(object({
-    handler   = string
-    memory_mb = number
-    timeout_s = number
-    in_vpc    = bool
-    env       = map(string)
-    reserved  = optional(number, -1)
+    handler      = string
+    memory_mb    = number
+    timeout_s    = number
+    in_vpc       = bool
+    env          = map(string)
+    reserved     = optional(number, -1)
+    runs         = optional(string)
+    layers       = optional(list(string), [])
+    function_url = optional(bool, false)
   }))
 }
 
