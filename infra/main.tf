@@ -35,10 +35,13 @@ locals {
       env = {
         TLFIF_ROUTER_COGNITO_ISSUER       = module.identity.issuer
         TLFIF_ROUTER_CLIENT_IDS           = join(",", module.identity.client_ids)
+        TLFIF_ROUTER_CHAT_HOSTED_UI       = module.identity.hosted_ui_domain # the page's PKCE sign-in
+        TLFIF_ROUTER_CHAT_CLIENT_ID       = module.identity.chat_page_client_id
         TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS = "true"
         TLFIF_ROUTER_MAX_WAIT_SECONDS     = tostring(var.router_max_wait_seconds)
         # API Gateway's HTTP API buffers every response: a stream: true request is held as
-        # an unstreamed one and its events sent at once (router/v1/stream.py).
+        # an unstreamed one and its events sent at once, marked x-tlfif-stream: buffered
+        # (router/v1/stream.py); the opt-in edge below streams (ADR 0028).
         TLFIF_ROUTER_V1_STREAM_LIVE = "false"
       }
     }
@@ -79,6 +82,36 @@ locals {
   }
 }
 
+locals {
+  # ADR 0028, off unless var.router_stream_edge: the router's code, role and log group run by
+  # the Lambda Web Adapter (a layer and an exec wrapper) as the same ASGI app uvicorn serves
+  # locally, behind a function URL that streams. No gateway verifies tokens in front of it,
+  # so the router does (JWKS cached); a stream lasts at most router_stream_seconds.
+  router_stream_seconds = 300
+  stream_functions = {
+    router_stream = {
+      runs         = "router"
+      handler      = "router/lambda_stream.sh"
+      layers       = [var.lambda_web_adapter_layer_arn]
+      function_url = true
+      reserved     = var.router_stream_reserved_concurrency
+      memory_mb    = var.router_memory_mb
+      timeout_s    = local.router_stream_seconds + 10
+      in_vpc       = true
+      env = merge(local.lambda_functions.router.env, {
+        TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS = "false"
+        TLFIF_ROUTER_V1_STREAM_LIVE       = "true"
+        TLFIF_ROUTER_V1_STREAM_SECONDS    = tostring(local.router_stream_seconds)
+        AWS_LAMBDA_EXEC_WRAPPER           = "/opt/bootstrap"
+        AWS_LWA_INVOKE_MODE               = "response_stream"
+        AWS_LWA_PORT                      = "8080"
+        AWS_LWA_READINESS_CHECK_PATH      = "/ping"
+      })
+    }
+  }
+  enabled_stream_functions = { for k, f in local.stream_functions : k => f if var.router_stream_edge }
+}
+
 module "network" {
   source = "./modules/network"
 
@@ -105,6 +138,8 @@ module "identity" {
   desktop_callback_port = var.desktop_callback_port
   access_token_minutes  = var.access_token_minutes
   mfa_required          = var.mfa_required
+  # The API's $default stage serves at its endpoint's root (ADR 0026: why this is no cycle).
+  chat_page_url = "${module.api.api_endpoint}/"
 }
 
 module "redis" {
@@ -143,7 +178,7 @@ module "lambdas" {
   source = "./modules/lambdas"
 
   name                   = local.name
-  functions              = local.lambda_functions
+  functions              = merge(local.lambda_functions, local.enabled_stream_functions)
   common_env             = local.common_env
   redis_url              = module.redis.url
   zip_dir                = "${path.root}/${var.lambda_zip_dir}"

@@ -81,7 +81,7 @@ def banner(up: StackAddresses) -> str:
             f"{READY_LINE} (logs: {up.run_dir})",
             f"  router (API)   {up.router_url}",
             f"  OpenAI API     {up.router_url}/v1  model {up.engine_model} (a token as the key)",
-            f"  chat page      {up.router_url}/  (sign in with what `{cli} token` prints)",
+            f"  chat page      {up.router_url}/  (the demo user signs in by itself)",
             f"  AWS emulator   {up.moto_url}  moto: EC2 {account.instance_id} (stopped), "
             f"S3 {account.bucket}, Cognito {account.user_pool_id}",
             f"  Redis          redis://{redis_shown}",

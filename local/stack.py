@@ -35,8 +35,11 @@ from tlfif.client.config import StackConfig, save_profile
 from tlfif.settings import CommonSettings
 
 START_TIMEOUT_SECONDS = 60.0
+# --no-proxy-headers: uvicorn would otherwise take a loopback client's X-Forwarded-For as
+# its address, and every local client is on loopback: the per-address limits would count
+# whatever a client claims (router/middleware.py never reads that header either).
 ROUTER_ARGS = ["-m", "uvicorn", "--factory", "router.asgi:create_app_from_env",
-               "--host", "127.0.0.1", "--no-access-log"]  # fmt: skip
+               "--host", "127.0.0.1", "--no-access-log", "--no-proxy-headers"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,11 @@ class LocalStack:
             "TLFIF_ROUTER_CLIENT_IDS": account.client_id,
             # What the node's engine serves: GET /v1/models lists it, /v1 requests name it.
             "TLFIF_ROUTER_SERVED_MODEL": settings.engine_model,
+            # The chat page signs the demo user in by itself, at the emulator (ADR 0026).
+            "TLFIF_ROUTER_CHAT_COGNITO_URL": account.endpoint_url,
+            "TLFIF_ROUTER_CHAT_CLIENT_ID": account.client_id,
+            "TLFIF_ROUTER_CHAT_DEMO_USERNAME": settings.demo_username,
+            "TLFIF_ROUTER_CHAT_DEMO_PASSWORD": settings.demo_password,
         }
         router_url = self._serve(
             "router", ROUTER_ARGS, settings.router_port, router_env, run_dir, probe="/ping"

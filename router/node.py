@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from router.deps import caller, owner, services
+from router.deps import caller, caller_is_owner, owner, services
 from tlfif.contracts import NodeStatus, Stopping
 
 
@@ -32,5 +32,6 @@ async def status(request: Request) -> Response:
         pending=await found.queue.pending_for(claims.sub),
         hold=await found.registry.hold(),
         start_error=await found.registry.start_error(),
+        owner=caller_is_owner(request, claims),
     )
     return JSONResponse(status.model_dump(mode="json"))

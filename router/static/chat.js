@@ -1,9 +1,12 @@
-// The TL-FIF chat page: sign in with a pasted access token, then talk to the router's
-// POST /v1/chat/completions, streamed, keeping the conversation in the page.
+// The TL-FIF chat page: sign in (Cognito's hosted UI with PKCE where deployed, the local
+// stack's demo user by itself, else a pasted access token), then talk to the router's
+// POST /v1/chat/completions, streamed, keeping the conversation in the page; the node's
+// phase while it starts, Stop GPU for the deployment's owner, the idle minutes.
 //
 // Plain script, no build step and no third-party code: the page works offline, under a
-// Content-Security-Policy that allows this origin's own files only (router/chat_page.py).
-// Every text the page shows goes in with textContent, never as HTML.
+// Content-Security-Policy that allows this origin's own files only, and the one sign-in
+// origin the router names (router/chat_page.py). Every text the page shows goes in with
+// textContent, never as HTML.
 "use strict";
 
 (() => {
@@ -12,6 +15,10 @@
   // tab closes; localStorage would keep it on disk, for every tab of this origin, until
   // someone clears it.
   const TOKEN_KEY = "tlfif.token";
+  const REFRESH_KEY = "tlfif.refresh"; // the refresh token: same rules, same tab
+  // The PKCE verifier and state of a sign-in on its way through the hosted UI: kept only
+  // from the redirect there until the code comes back to this tab.
+  const PKCE_KEY = "tlfif.pkce";
   // The router's cap on a request's content (tlfif/contracts.py, MAX_CONTENT_BYTES): the
   // oldest turns are left out of a request until the rest fits, as the desktop GUI does.
   const MAX_CONTENT_BYTES = 6144;
@@ -24,10 +31,39 @@
   const MAX_RETRIES = 10;
   const MAX_RETRY_AFTER_SECONDS = 120; // the router never asks for more (openai's limit)
   const TICK_MS = 250;
+  // While a prompt waits for its first text, GET /status says what the node is doing.
+  const PHASE_POLL_MS = 2000;
+  const DEFAULT_IDLE_MINUTES = 5; // the router's default (tlfif/contracts.py)
+  // The words the CLI and the window use for a waiting prompt (tlfif/client/phase.py),
+  // by the node's phase; a ready node is generating it.
+  const WAITING_WORDS = {
+    stopped: "starting the node",
+    starting: "starting the node",
+    booting: "the node is booting",
+    loading: "the node is loading the model",
+    ready: "generating",
+    engine_restarting: "the engine stopped and is restarting; the prompt is kept",
+    stopping: "the node is stopping; it will start again for this prompt",
+  };
+  // The header's word for the node (GET /status).
+  const NODE_WORDS = {
+    stopped: "GPU stopped",
+    starting: "GPU starting",
+    booting: "GPU booting",
+    loading: "GPU loading the model",
+    ready: "GPU ready",
+    engine_restarting: "GPU engine restarting",
+    stopping: "GPU stopping",
+  };
 
   const byId = (id) => document.getElementById(id);
   const encoder = new TextEncoder();
-  const state = { model: null, messages: [], busy: false, streamRefused: false };
+  const state = { model: null, messages: [], busy: false, streamRefused: false, owner: false };
+  // How to sign in, as the router said (router/chat_page.py's SignIn).
+  const signInWith = JSON.parse(
+    document.querySelector('meta[name="tlfif-sign-in"]')?.content || "{}",
+  );
+  const mode = signInWith.hosted_ui ? "hosted-ui" : signInWith.cognito_url ? "demo" : "paste";
 
   class ApiError extends Error {
     constructor(message, status, param = null) {
@@ -85,18 +121,47 @@
     return Math.min(seconds, MAX_RETRY_AFTER_SECONDS);
   }
 
+  // A call with the token, once more with a renewed one after a 401 where the page can
+  // renew it (a refresh token, or the demo user's password): a token's hour ran out.
+  async function withToken(call) {
+    const response = await call();
+    if (response.status !== 401 || !(await renewToken())) return response;
+    return call();
+  }
+
   async function fetchModel() {
-    const response = await send("v1/models", { headers: authorised() });
+    const response = await withToken(() => send("v1/models", { headers: authorised() }));
     if (!response.ok) throw await errorOf(response);
     const listing = await response.json();
     return listing.data[0].id;
   }
 
+  // GET /status: the node's phase and whether the caller owns the deployment; null when
+  // the router cannot say (the page then goes by what its requests tell).
+  async function fetchStatus() {
+    try {
+      const response = await withToken(() => send("status", { headers: authorised() }));
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // POST /stop (the owner only): the node stops and stays stopped until the owner's next
+  // prompt.
+  async function stopNode() {
+    const response = await withToken(() =>
+      send("stop", { method: "POST", headers: authorised() }),
+    );
+    if (!response.ok) throw await errorOf(response);
+    return response.json();
+  }
+
   // One reply for `messages`: streamed where the router streams, else the whole reply at
   // once. A router from before streaming refuses `stream` (400 naming it): the page then
   // asks without it, for the rest of this visit.
-  async function ask(messages, progress) {
-    const body = { model: state.model, messages };
+  async function ask(messages, idle, progress) {
+    const body = { model: state.model, messages, idle };
     if (!state.streamRefused) {
       const streamed = { ...body, stream: true, stream_options: { include_usage: true } };
       try {
@@ -115,14 +180,16 @@
   // long and send it again with the next try number, which resumes the same job.
   async function complete(body, progress) {
     for (let attempt = 0; ; attempt += 1) {
-      const response = await send("v1/chat/completions", {
-        method: "POST",
-        headers: authorised({
-          "Content-Type": "application/json",
-          [RETRY_COUNT_HEADER]: String(attempt),
+      const response = await withToken(() =>
+        send("v1/chat/completions", {
+          method: "POST",
+          headers: authorised({
+            "Content-Type": "application/json",
+            [RETRY_COUNT_HEADER]: String(attempt),
+          }),
+          body: JSON.stringify(body),
         }),
-        body: JSON.stringify(body),
-      });
+      );
       const type = response.headers.get("content-type") ?? "";
       if (response.ok && type.startsWith("text/event-stream")) {
         return readStream(response, progress);
@@ -212,6 +279,161 @@
     }
   }
 
+  // --- signing in ------------------------------------------------------------------
+
+  function storeTokens(access, refresh) {
+    sessionStorage.setItem(TOKEN_KEY, access);
+    if (refresh) sessionStorage.setItem(REFRESH_KEY, refresh);
+  }
+
+  function forgetTokens() {
+    for (const key of [TOKEN_KEY, REFRESH_KEY, PKCE_KEY]) sessionStorage.removeItem(key);
+  }
+
+  // This page's own address, without query or fragment: the redirect_uri, exactly as the
+  // app client's callback URL names it (Cognito compares them character by character).
+  function pageUrl() {
+    return `${location.origin}${location.pathname}`;
+  }
+
+  function base64url(bytes) {
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function randomText(bytes) {
+    return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
+  }
+
+  // PKCE (RFC 7636), as the desktop window does it (gui/pkce.py): 64 random bytes make an
+  // 86-character verifier of the unreserved set; Cognito supports only S256, the
+  // challenge base64url(SHA-256(verifier)) without padding.
+  async function challengeOf(verifier) {
+    const digest = await crypto.subtle.digest("SHA-256", encoder.encode(verifier));
+    return base64url(new Uint8Array(digest));
+  }
+
+  // To the hosted UI, which sends the browser back to this page with ?code=...&state=...
+  async function goToHostedUi() {
+    const verifier = randomText(64);
+    // The state ties the code that comes back to this tab's own request (RFC 6749 10.12).
+    const stateValue = randomText(32);
+    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ state: stateValue, verifier }));
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: signInWith.client_id,
+      redirect_uri: pageUrl(),
+      state: stateValue,
+      scope: signInWith.scopes,
+      code_challenge_method: "S256",
+      code_challenge: await challengeOf(verifier),
+    });
+    location.assign(`${signInWith.hosted_ui}/oauth2/authorize?${query}`);
+  }
+
+  // Back from the hosted UI: the code, redeemed with the verifier only if the state is the
+  // one this tab sent. The query leaves the address bar (and history) at once.
+  async function finishHostedUi(query) {
+    history.replaceState(null, "", pageUrl());
+    const started = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? "null");
+    sessionStorage.removeItem(PKCE_KEY);
+    if (query.has("error")) {
+      throw new ApiError(`the sign-in did not complete (${query.get("error")}): sign in again`, 0);
+    }
+    if (!started || query.get("state") !== started.state) {
+      throw new ApiError("that sign-in was not started from this tab: sign in again", 0);
+    }
+    const tokens = await tokenGrant({
+      grant_type: "authorization_code",
+      client_id: signInWith.client_id,
+      code: query.get("code") ?? "",
+      redirect_uri: pageUrl(),
+      code_verifier: started.verifier,
+    });
+    storeTokens(tokens.access_token, tokens.refresh_token);
+  }
+
+  // Cognito's token endpoint (/oauth2/token), called from the page: a public client, no
+  // secret. Errors are {"error": "invalid_grant"} and the like.
+  async function tokenGrant(form) {
+    let response;
+    try {
+      response = await fetch(`${signInWith.hosted_ui}/oauth2/token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form).toString(),
+      });
+    } catch (error) {
+      throw new ApiError(`Cognito could not be reached (${error.message})`, 0);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON: said by the status alone
+    }
+    if (!response.ok || typeof body?.access_token !== "string") {
+      const why = typeof body?.error === "string" ? body.error : `HTTP ${response.status}`;
+      throw new ApiError(`Cognito refused the sign-in (${why}): sign in again`, 401);
+    }
+    return body;
+  }
+
+  // The local stack's demo user: Cognito's InitiateAuth (USER_PASSWORD_AUTH) at the
+  // emulator, as `tlfif login` does it, with the user and password the router serves
+  // there (never deployed: tlfif/settings.py refuses it behind API Gateway).
+  async function demoSignIn() {
+    let response;
+    try {
+      response = await fetch(signInWith.cognito_url, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-amz-json-1.1",
+          "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        },
+        body: JSON.stringify({
+          AuthFlow: "USER_PASSWORD_AUTH",
+          ClientId: signInWith.client_id,
+          AuthParameters: { USERNAME: signInWith.username, PASSWORD: signInWith.password },
+        }),
+      });
+    } catch (error) {
+      throw new ApiError(`the local Cognito could not be reached (${error.message})`, 0);
+    }
+    const body = await response.json().catch(() => null);
+    const result = body?.AuthenticationResult;
+    if (!response.ok || typeof result?.AccessToken !== "string") {
+      const why = body?.message ?? body?.__type ?? `HTTP ${response.status}`;
+      throw new ApiError(`the demo user could not sign in (${why})`, 401);
+    }
+    storeTokens(result.AccessToken, result.RefreshToken);
+  }
+
+  // A new access token after a 401: the refresh grant (hosted UI), the demo user's sign-in
+  // again (local stack); a pasted token cannot be renewed. False where none came.
+  async function renewToken() {
+    try {
+      const refresh = sessionStorage.getItem(REFRESH_KEY);
+      if (mode === "hosted-ui" && refresh) {
+        const tokens = await tokenGrant({
+          grant_type: "refresh_token",
+          client_id: signInWith.client_id,
+          refresh_token: refresh,
+        });
+        storeTokens(tokens.access_token, null);
+        return true;
+      }
+      if (mode === "demo") {
+        await demoSignIn();
+        return true;
+      }
+    } catch {
+      // said by the 401 the caller goes on with
+    }
+    return false;
+  }
+
   // --- the page ----------------------------------------------------------------------
 
   function showError(message) {
@@ -228,8 +450,17 @@
     byId("sign-in").hidden = false;
     byId("chat").hidden = true;
     byId("sign-out").hidden = true;
+    byId("stop-gpu").hidden = true;
     byId("model").textContent = "";
-    byId("token").focus();
+    byId("node").textContent = "";
+    const pasted = mode === "paste";
+    byId("sign-in-form").hidden = !pasted;
+    byId("sign-in-account").hidden = pasted;
+    byId("sign-in-hint").textContent =
+      mode === "hosted-ui"
+        ? "Sign in with your TL-FIF account on Cognito's page; it sends you back here."
+        : `Sign in as the local stack's demo user (${signInWith.username}).`;
+    (pasted ? byId("token") : byId("sign-in-start")).focus();
   }
 
   function showChat() {
@@ -238,6 +469,22 @@
     byId("sign-out").hidden = false;
     byId("model").textContent = state.model;
     byId("prompt").focus();
+  }
+
+  // The header's node word, and Stop GPU for the deployment's owner only (the router
+  // refuses anyone else's POST /stop with a 403 all the same).
+  function showNode(status) {
+    if (!status) return;
+    state.owner = status.owner === true;
+    byId("stop-gpu").hidden = !state.owner;
+    const held = status.hold ? ` (held: ${status.hold})` : "";
+    byId("node").textContent = `${NODE_WORDS[status.node] ?? status.node}${held}`;
+  }
+
+  async function refreshNode() {
+    const status = await fetchStatus();
+    showNode(status);
+    return status;
   }
 
   function setBusy(busy) {
@@ -272,18 +519,19 @@
     turn.append(line);
   }
 
-  // The status line while a reply is on its way: the elapsed seconds, "starting the GPU…"
-  // once the router says the node is not up yet (a keep-alive, or a 503 to retry), and the
-  // countdown to the next try.
+  // The status line while a reply is on its way, as the CLI shows it: the phase in words
+  // and the seconds since the prompt was sent. The phase comes from GET /status, asked
+  // every PHASE_POLL_MS until the first text; a keep-alive or a 503 to retry says the node
+  // is starting where /status cannot be read. Then the countdown to the next try.
   function progressFor(turn) {
     const started = Date.now();
-    const seen = { starting: false, retryAt: 0, text: false };
+    const seen = { phase: null, starting: false, retryAt: 0, text: false };
     const render = () => {
       if (seen.text) return setStatus("");
       const elapsed = Math.floor((Date.now() - started) / 1000);
-      let words = seen.starting
-        ? `starting the GPU… ${elapsed} s`
-        : `waiting for the reply… ${elapsed} s`;
+      let words = WAITING_WORDS[seen.phase];
+      if (!words) words = seen.starting ? WAITING_WORDS.starting : "sending";
+      words = `${words}… ${elapsed} s`;
       if (seen.retryAt) {
         const left = Math.max(0, Math.ceil((seen.retryAt - Date.now()) / 1000));
         words += ` · asking again in ${left} s`;
@@ -291,6 +539,18 @@
       setStatus(words);
     };
     const timer = setInterval(render, TICK_MS);
+    let polling = true;
+    const poll = async () => {
+      const status = await fetchStatus();
+      if (!polling) return;
+      if (status) {
+        seen.phase = status.node;
+        showNode(status);
+        render();
+      }
+      setTimeout(() => polling && !seen.text && poll(), PHASE_POLL_MS);
+    };
+    const firstPoll = setTimeout(poll, PHASE_POLL_MS / 2); // a warm reply needs none
     render();
     return {
       keepAlive() {
@@ -318,6 +578,8 @@
         return (Date.now() - started) / 1000;
       },
       stop() {
+        polling = false;
+        clearTimeout(firstPoll);
         clearInterval(timer);
         setStatus("");
       },
@@ -338,6 +600,13 @@
     return messages.slice(first);
   }
 
+  // The idle minutes the box says, within the router's 1-30; its default otherwise.
+  function idleMinutes() {
+    const minutes = Number.parseInt(byId("idle").value, 10);
+    if (!Number.isFinite(minutes)) return DEFAULT_IDLE_MINUTES;
+    return Math.min(30, Math.max(1, minutes));
+  }
+
   async function onPrompt(event) {
     event.preventDefault();
     const box = byId("prompt");
@@ -351,7 +620,7 @@
     const turn = addTurn("assistant", "");
     const progress = progressFor(turn);
     try {
-      const reply = await ask(fitting(state.messages), progress);
+      const reply = await ask(fitting(state.messages), idleMinutes(), progress);
       state.messages.push({ role: "assistant", content: reply.text });
       showUsage(turn, reply, progress.seconds());
     } catch (error) {
@@ -365,30 +634,77 @@
       progress.stop();
       setBusy(false);
     }
+    refreshNode();
   }
 
-  async function signIn(given) {
-    sessionStorage.setItem(TOKEN_KEY, given.replace(/^Bearer\s+/i, "").trim());
+  async function onStop() {
+    const button = byId("stop-gpu");
+    button.disabled = true;
+    showError("");
+    try {
+      const stopping = await stopNode();
+      byId("node").textContent = NODE_WORDS.stopping;
+      setStatus("the GPU is stopping; your next prompt starts it again");
+      if (stopping.node !== "stopping") await refreshNode();
+    } catch (error) {
+      showError(error.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // Check the token with GET /v1/models (which also names the model), then show the chat.
+  async function enter() {
     byId("sign-in-button").disabled = true;
+    byId("sign-in-start").disabled = true;
     try {
       state.model = await fetchModel();
       showError("");
       showChat();
+      refreshNode();
     } catch (error) {
       signOut(false);
       showError(error.message);
     } finally {
       byId("sign-in-button").disabled = false;
+      byId("sign-in-start").disabled = false;
     }
   }
 
-  // Forget the token; on the Sign out button, the conversation too (the tab may be shared).
+  async function signInPasted(given) {
+    storeTokens(given.replace(/^Bearer\s+/i, "").trim(), null);
+    await enter();
+  }
+
+  // The Sign in button of the hosted UI and demo modes.
+  async function signInWithAccount() {
+    if (mode === "hosted-ui") return goToHostedUi();
+    try {
+      await demoSignIn();
+    } catch (error) {
+      showSignIn();
+      return showError(error.message);
+    }
+    return enter();
+  }
+
+  // Forget the tokens; on the Sign out button, the conversation too (the tab may be
+  // shared), and the hosted UI's session through its /logout, which sends the browser
+  // back here (the app client's sign-out URL).
   function signOut(everything) {
-    sessionStorage.removeItem(TOKEN_KEY);
+    forgetTokens();
     state.model = null;
+    state.owner = false;
     if (everything) {
       newChat();
       showError("");
+      if (mode === "hosted-ui") {
+        const query = new URLSearchParams({
+          client_id: signInWith.client_id,
+          logout_uri: pageUrl(),
+        });
+        location.assign(`${signInWith.hosted_ui}/logout?${query}`);
+      }
     }
     showSignIn();
   }
@@ -398,14 +714,15 @@
     byId("conversation").replaceChildren();
   }
 
-  function start() {
+  async function start() {
     byId("sign-in-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const field = byId("token");
       const given = field.value;
       field.value = "";
-      if (given.trim()) signIn(given);
+      if (given.trim()) signInPasted(given);
     });
+    byId("sign-in-start").addEventListener("click", signInWithAccount);
     byId("prompt-form").addEventListener("submit", onPrompt);
     byId("prompt").addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -413,13 +730,21 @@
       }
     });
     byId("sign-out").addEventListener("click", () => signOut(true));
+    byId("stop-gpu").addEventListener("click", onStop);
     byId("new-chat").addEventListener("click", newChat);
-    const kept = token();
-    if (kept) {
-      signIn(kept);
-    } else {
-      showSignIn();
+    const query = new URLSearchParams(location.search);
+    if (mode === "hosted-ui" && (query.has("code") || query.has("error"))) {
+      try {
+        await finishHostedUi(query);
+      } catch (error) {
+        forgetTokens();
+        showSignIn();
+        return showError(error.message);
+      }
     }
+    if (token()) return enter();
+    if (mode === "demo") return signInWithAccount();
+    return showSignIn();
   }
 
   start();

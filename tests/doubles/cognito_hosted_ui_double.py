@@ -5,7 +5,11 @@ the callback URL matched exactly, scopes the client allows, PKCE with S256 only)
 plays the user who logs in on the hosted page: 302 to the callback with code and state.
 POST /oauth2/token redeems a code once, only with the verifier whose SHA-256 is the
 challenge and the same redirect_uri, and refreshes tokens; errors are {"error": "..."}.
-Tokens are unsigned JWT-shaped strings carrying username, client_id and token_use.
+It answers a browser's cross-origin call with Access-Control-Allow-Origin, as Cognito does
+for a page that redeems its own code. GET /logout sends the browser to the logout_uri, only
+one of the client's sign-out URLs. Tokens are unsigned JWT-shaped strings carrying
+username, client_id and token_use, or, where `access_token_of` is given, the access token
+it makes for the username (a TokenIssuerDouble's, which a real router accepts).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import hashlib
 import itertools
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -41,8 +48,11 @@ class CognitoHostedUiDouble:
     refuse_refresh: bool = False
     # The user cancels on the hosted page: the callback gets error=access_denied.
     deny: bool = False
+    access_token_of: Callable[[str], str] | None = None
+    logout_urls: list[str] = field(default_factory=list)
     authorize_queries: list[dict[str, str]] = field(default_factory=list)
     token_forms: list[dict[str, str]] = field(default_factory=list)
+    logouts: list[dict[str, str]] = field(default_factory=list)
     codes: dict[str, IssuedCode] = field(default_factory=dict)
     refresh_tokens: set[str] = field(default_factory=set)
     _serial: itertools.count[int] = field(default_factory=itertools.count)
@@ -52,7 +62,16 @@ class CognitoHostedUiDouble:
             routes=[
                 Route("/oauth2/authorize", self._authorize, methods=["GET"]),
                 Route("/oauth2/token", self._token, methods=["POST"]),
-            ]
+                Route("/logout", self._logout, methods=["GET"]),
+            ],
+            middleware=[
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=["*"],
+                    allow_methods=["POST"],
+                    allow_headers=["Content-Type"],
+                )
+            ],
         )
 
     async def _authorize(self, request: Request) -> Response:
@@ -77,6 +96,15 @@ class CognitoHostedUiDouble:
         code = secrets.token_urlsafe(16)
         self.codes[code] = IssuedCode(challenge=challenge, redirect_uri=redirect_uri)
         return self._back(redirect_uri, state, code=code)
+
+    async def _logout(self, request: Request) -> Response:
+        query = dict(request.query_params)
+        self.logouts.append(query)
+        if query.get("client_id") != self.client_id:
+            return PlainTextResponse("invalid_request: unknown client", status_code=400)
+        if query.get("logout_uri") not in self.logout_urls:
+            return PlainTextResponse("redirect_mismatch", status_code=400)
+        return RedirectResponse(query["logout_uri"], status_code=302)
 
     async def _token(self, request: Request) -> Response:
         if request.headers.get("content-type", "").split(";")[0] != (
@@ -114,8 +142,13 @@ class CognitoHostedUiDouble:
     def _tokens(self) -> dict[str, Any]:
         serial = next(self._serial)
         claims = {"username": self.username, "client_id": self.client_id, "serial": serial}
+        access_token = (
+            self.access_token_of(self.username)
+            if self.access_token_of
+            else _jwt({**claims, "token_use": "access"})
+        )
         return {
-            "access_token": _jwt({**claims, "token_use": "access"}),
+            "access_token": access_token,
             "id_token": _jwt({**claims, "token_use": "id", "email": self.username}),
             "expires_in": self.expires_in,
             "token_type": "Bearer",

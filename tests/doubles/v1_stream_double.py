@@ -1,8 +1,9 @@
 """V1StreamDouble: the router's POST /v1/chat/completions and GET /v1/models as a scripted
 double, beside the real chat page routes (router/chat_page.py), for browser tests of the
 page's transport without a node: a 503 with Retry-After before the answer, `: keep-alive`
-comments while the "node starts", deltas a little apart, the usage chunk, an in-stream
-error event, and a router from before streaming (400 naming `stream`).
+comments while the "node starts" (and GET /status naming its phase), deltas a little
+apart, the usage chunk, an in-stream error event, and a router from before streaming (400
+naming `stream`).
 
 The wire is the router's (router/v1/stream.py): a role chunk, one chunk per piece of text,
 a finish chunk, the usage chunk when stream_options.include_usage asks, `data: [DONE]`.
@@ -47,6 +48,7 @@ class V1StreamDouble:
     gap_seconds: float = 0.05  # between comments and between pieces
     refuse_stream: bool = False  # 400 naming `stream`, as the router before streaming
     fail_in_stream: str | None = None  # after the pieces, an in-stream error event saying this
+    node_phase: str | None = None  # GET /status says the node is in this phase; None: 404
     sent: list[Sent] = field(default_factory=list)
     app: Starlette = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,12 +56,22 @@ class V1StreamDouble:
     def __post_init__(self) -> None:
         self.app = Starlette(
             routes=[
-                Route("/", chat_page.page, methods=["GET"]),
+                Route("/", self._page, methods=["GET"]),
                 Route("/static/{name}", chat_page.asset, methods=["GET"]),
+                Route("/status", self._status, methods=["GET"]),
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
             ]
         )
+
+    async def _page(self, request: Request) -> Response:
+        return chat_page.page_for(chat_page.SignIn())  # a pasted token: no sign-in service
+
+    async def _status(self, request: Request) -> Response:
+        if self.node_phase is None:
+            return _error(404, "no such route", None)
+        status = {"node": self.node_phase, "queue_depth": 1, "pending": [], "hold": None}
+        return JSONResponse(status | {"start_error": None, "owner": False})
 
     async def _models(self, request: Request) -> Response:
         card = {"id": self.model, "object": "model", "created": CREATED, "owned_by": "tl-fif"}

@@ -1,20 +1,29 @@
 """router/chat_page.py: the page and its two files, served from package data with their
 security headers, to anyone (no token); the page itself runs nothing inline and loads
-nothing the router does not serve."""
+nothing the router does not serve; how it signs in, from the router's settings, escaped
+into its <meta>, with that one origin added to connect-src."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from html.parser import HTMLParser
 from importlib.resources import files
 
 import pytest
+from pydantic import SecretStr
 
-from router.chat_page import ASSETS, HEADERS
+from router.chat_page import ASSETS, SIGN_IN_SLOT, SignIn, content_security_policy, headers
 from tests.doubles.token_issuer import TokenIssuerDouble
 from tests.fixtures.router_provocations import fake_router
+from tlfif.errors import ConfigError
+from tlfif.settings import RouterSettings
 
 pytestmark = pytest.mark.anyio
 STATIC = files("router") / "static"
+HEADERS = headers(SignIn())  # a router with no sign-in service: a pasted token
+HOSTED_UI = "https://tlfif-dev.auth.eu-central-1.amazoncognito.com"
 
 
 class PageParts(HTMLParser):
@@ -55,7 +64,8 @@ async def test_the_page_and_its_files_are_served_without_a_token(
         files_ = {name: await router.client.get(f"/static/{name}") for name in ASSETS}
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
-    assert page.content == (STATIC / "index.html").read_bytes()
+    template = (STATIC / "index.html").read_text("utf-8")
+    assert page.text == template.replace(SIGN_IN_SLOT, html.escape(json.dumps(_blank())))
     for name, answer in files_.items():
         assert answer.status_code == 200, name
         assert answer.headers["content-type"] == f"{ASSETS[name]}; charset=utf-8"
@@ -98,3 +108,54 @@ def test_the_token_is_kept_in_session_storage_only() -> None:
     assert "sessionStorage.setItem(TOKEN_KEY" in script
     assert "localStorage." not in script and "document.cookie" not in script
     assert ".innerHTML" not in script  # text goes in as text, never as markup
+
+
+def _blank() -> dict[str, str]:
+    return {"hosted_ui": "", "client_id": "", "scopes": "openid email"} | {
+        "cognito_url": "",
+        "username": "",
+        "password": "",
+    }
+
+
+def test_deployed_the_page_signs_in_at_the_hosted_ui_which_connect_src_allows() -> None:
+    settings = RouterSettings(
+        client_ids=["cli", "page"], chat_hosted_ui=f"{HOSTED_UI}/", chat_client_id="page"
+    )
+    sign_in = SignIn.of(settings)
+    assert (sign_in.hosted_ui, sign_in.client_id, sign_in.password) == (HOSTED_UI, "page", "")
+    policy = dict(part.split(" ", 1) for part in content_security_policy(sign_in).split("; "))
+    assert policy["connect-src"] == f"'self' {HOSTED_UI}"
+    assert policy["script-src"] == "'self'"  # only fetches may go there, nothing runs from it
+
+
+def test_locally_the_demo_user_is_served_and_only_the_emulator_added() -> None:
+    settings = RouterSettings(
+        client_ids=["local"],
+        chat_cognito_url="http://127.0.0.1:5000",
+        chat_client_id="local",
+        chat_demo_username="demo",
+        chat_demo_password=SecretStr("Demo-passw0rd!"),
+    )
+    sign_in = SignIn.of(settings)
+    assert (sign_in.username, sign_in.password, sign_in.hosted_ui) == ("demo", "Demo-passw0rd!", "")
+    assert "connect-src 'self' http://127.0.0.1:5000;" in content_security_policy(sign_in)
+
+
+async def test_a_setting_cannot_break_out_of_the_meta(token_issuer: TokenIssuerDouble) -> None:
+    sneaky = 'https://x.example/"><script>alert(1)</script>'
+    settings = {"chat_hosted_ui": sneaky, "chat_client_id": token_issuer.client_id}
+    async with fake_router(token_issuer, limits=settings) as router:
+        page = await router.client.get("/")
+    assert "<script>alert" not in page.text
+    (content,) = re.findall(r'<meta name="tlfif-sign-in" content="([^"]*)">', page.text)
+    assert json.loads(html.unescape(content))["hosted_ui"] == sneaky
+
+
+def test_the_page_client_must_be_accepted_and_the_demo_password_stays_local() -> None:
+    with pytest.raises(ConfigError, match="sign-in needs TLFIF_ROUTER_CHAT_CLIENT_ID"):
+        RouterSettings.load(chat_hosted_ui="https://tlfif.auth.eu-central-1.amazoncognito.com")
+    with pytest.raises(ConfigError, match="CHAT_CLIENT_ID must be one of"):
+        RouterSettings.load(client_ids=["cli"], chat_client_id="page")
+    with pytest.raises(ConfigError, match="for the local stack only"):
+        RouterSettings.load(trust_gateway_claims=True, chat_demo_password=SecretStr("x"))

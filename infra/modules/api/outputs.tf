@@ -8,6 +8,11 @@ output "api_url" {
   value       = aws_apigatewayv2_stage.this.invoke_url
 }
 
+output "api_endpoint" {
+  description = "The API's own endpoint, known before its stage and authorizer: the chat page's address less its \"/\" (ADR 0026)."
+  value       = aws_apigatewayv2_api.this.api_endpoint
+}
+
 output "stage" {
   description = "Stage name (CloudWatch dimension)."
   value       = aws_apigatewayv2_stage.this.name

@@ -14,8 +14,17 @@ output "issuer" {
 }
 
 output "client_ids" {
-  description = "Accepted app clients: desktop and CLI."
-  value       = [aws_cognito_user_pool_client.desktop.id, aws_cognito_user_pool_client.cli.id]
+  description = "Accepted app clients: desktop, CLI and the chat page."
+  value = [
+    aws_cognito_user_pool_client.desktop.id,
+    aws_cognito_user_pool_client.cli.id,
+    aws_cognito_user_pool_client.chat_page.id,
+  ]
+}
+
+output "chat_page_client_id" {
+  description = "The chat page's (PKCE) client: TLFIF_ROUTER_CHAT_CLIENT_ID."
+  value       = aws_cognito_user_pool_client.chat_page.id
 }
 
 output "desktop_client_id" {

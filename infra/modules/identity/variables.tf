@@ -28,3 +28,13 @@ variable "access_token_minutes" {
   description = "Access (and ID) token lifetime in minutes."
   type        = number
 }
+
+variable "chat_page_url" {
+  description = "The chat page's address, the API's URL + \"/\": its app client's callback and sign-out URL."
+  type        = string
+
+  validation {
+    condition     = startswith(var.chat_page_url, "https://") && endswith(var.chat_page_url, "/")
+    error_message = "chat_page_url must be an https URL ending in /: Cognito compares it exactly."
+  }
+}
