@@ -92,12 +92,18 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Workers for `make test` (pytest-xdist; 0 runs the tests in pytest's own process, in
+# order): much of the suite waits on processes it started (a boot delay, terraform's
+# provider waits), so two workers on two cores overlap those waits. worksteal hands a
+# finished worker the rest of the other's share.
+TEST_WORKERS ?= 2
+
 test: lint $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Skips the end-to-end tests that boot the whole local stack with a real model.
 test-fast: lint $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 clean:
 	rm -rf $(VENV) .venv-checkov .mypy_cache .ruff_cache .pytest_cache

@@ -18,10 +18,12 @@ from gui.backend_errors import (
     BackendTransient,
     ReplyFailed,
 )
+from gui.log import log_event
 from tlfif import errors
 from tlfif.client.api import ApiClient
 from tlfif.client.errors import ServiceUnavailable, ServiceUnreachable
 from tlfif.client.failures import Remedies, Where, describe
+from tlfif.client.live import LiveEnded, LiveListener, follow_reply
 from tlfif.client.phase import accepted_note, phase_of_accepted, phase_of_pending
 from tlfif.contracts import CostView, InferRequest, Message, NodePhase, Reply
 
@@ -51,7 +53,8 @@ class AwsTinyLlamaClient:
 
     def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
         with self._translated():
-            request = InferRequest(messages=messages, idle=idle_minutes)
+            # stream: the node also sends the text while it generates (stream_response).
+            request = InferRequest(messages=messages, idle=idle_minutes, stream=True)
             # The same key on every retry: the router queues (and the GPU answers) once.
             accepted = self._api.submit(request, idempotency_key=key)
         return Ticket(
@@ -67,10 +70,23 @@ class AwsTinyLlamaClient:
             answer = self._api.result(ticket.id, wait=wait_seconds)
         if not isinstance(answer, Reply):
             return Waiting(phase_of_pending(answer), node=answer.node)
-        if answer.status != "done":
-            why = answer.error or "no reason given"
-            raise ReplyFailed(self.name, f"the reply is {answer.status}: {why}")
-        return Answer(text=answer.text, model=answer.model, latency_ms=answer.latency_ms)
+        return self._answer(answer)
+
+    def stream_response(
+        self, ticket: Ticket, listener: LiveListener, *, deadline: float
+    ) -> Answer | None:
+        with self._translated():
+            found, _ = follow_reply(self._api, ticket.id, listener, deadline=deadline)
+        if isinstance(found, LiveEnded):
+            log_event("live_ended", self.name, reason=found.reason)
+            return None
+        return self._answer(found)
+
+    def _answer(self, reply: Reply) -> Answer:
+        if reply.status != "done":
+            why = reply.error or "no reason given"
+            raise ReplyFailed(self.name, f"the reply is {reply.status}: {why}")
+        return Answer(text=reply.text, model=reply.model, latency_ms=reply.latency_ms)
 
     def stop(self) -> NodePhase:
         with self._translated():

@@ -8,8 +8,9 @@ declared (`can_stop`, `has_cost`) and the window shows it as such, never faked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
+from tlfif.client.live import LiveListener
 from tlfif.client.phase import JobPhase
 from tlfif.contracts import CostView, Message, NodePhase
 
@@ -78,3 +79,15 @@ class BackendClient(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class StreamingBackend(BackendClient, Protocol):
+    """A backend that shows a reply's text as it is generated (TL-FIF's own router)."""
+
+    def stream_response(
+        self, ticket: Ticket, listener: LiveListener, *, deadline: float
+    ) -> Answer | None:
+        """The reply, its text told to `listener` as it comes, until `deadline` (monotonic);
+        None when live text cannot go on: the caller polls get_response instead."""
+        ...

@@ -8,10 +8,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from gui.backend import Answer
+from gui.backend import Answer, StreamingBackend, Ticket
 from gui.backend_errors import BackendError
 from gui.backends import BackendRegistry
 from gui.conversation import Conversation
@@ -33,6 +33,7 @@ MIN_POLL_INTERVAL_SECONDS = 1.0
 # How long one send waits for its reply before giving up on it (the job goes on).
 WAIT_TIMEOUT_SECONDS = 900.0
 COLD_START_PHASES: frozenset[JobPhase] = frozenset({"starting", "booting", "loading"})
+RESTARTED = "the generation started over (the job was taken again); its text so far is void"
 
 
 class ChatController:
@@ -124,6 +125,10 @@ class ChatController:
             note = f"{name}: {ticket.note}"
             self._scheduler.post(lambda: self._view.show_notice(note))
         self._post_phase(name, ticket.phase)
+        if isinstance(backend, StreamingBackend):
+            streamed = self._follow_live(name, backend, ticket)
+            if streamed is not None:
+                return streamed
         while True:
             polled = self._clock()
             answer = retrying.call(lambda: backend.get_response(ticket, wait_seconds=POLL_SECONDS))
@@ -136,8 +141,37 @@ class ChatController:
             if rest > 0:
                 self._sleep(rest)
 
+    def _follow_live(self, name: str, backend: StreamingBackend, ticket: Ticket) -> Answer | None:
+        """The reply with its text shown as it comes; None (the caller polls, under the
+        retry rule) when live text cannot go on or the stream failed in any way: the
+        reply is stored whole whatever became of the stream, and polling reads it."""
+        live = LiveTextPane(
+            phase=lambda phase: self._post_phase(name, phase),
+            text=lambda delta: self._scheduler.post(lambda: self._show_live(name, delta)),
+            restarted=lambda: self._scheduler.post(lambda: self._restart_live(name)),
+        )
+        try:
+            return backend.stream_response(
+                ticket, live, deadline=self._clock() + self._wait_timeout
+            )
+        except BackendError as exc:
+            log_event("live_ended", name, error=type(exc).__name__)
+            return None
+
     def _post_phase(self, name: str, phase: JobPhase) -> None:
         self._scheduler.post(lambda: self._show_phase(name, phase))
+
+    def _show_live(self, name: str, delta: str) -> None:
+        if not self.in_flight:
+            return  # a late delta of a send that has ended
+        if self.phase != "generating":
+            self._show_phase(name, "generating")
+        self._view.show_live_text(name, delta)
+
+    def _restart_live(self, name: str) -> None:
+        if self.in_flight:
+            self._view.void_live_text()
+            self._view.show_notice(f"{name}: {RESTARTED}")
 
     def _post_node(self, name: str, node: NodePhase) -> None:
         # The node's phase as the poll saw it: the label follows the cold start.
@@ -158,6 +192,7 @@ class ChatController:
 
     def _failed(self, name: str, prompt: str, error: Exception) -> None:
         self._finish()
+        self._view.void_live_text()
         if isinstance(error, BackendError):
             text = error.message
         else:
@@ -229,3 +264,13 @@ class ChatController:
             self._settings_file.save(settings)
         except OSError as exc:
             self._view.show_error(f"cannot save {self._settings_file.path}: {exc}")
+
+
+@dataclass(frozen=True)
+class LiveTextPane:
+    """A LiveListener whose calls, made on the worker thread, each post the work to the Tk
+    thread (the Scheduler): no widget is touched off it."""
+
+    phase: Callable[[JobPhase], None]
+    text: Callable[[str], None]
+    restarted: Callable[[], None]

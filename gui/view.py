@@ -12,7 +12,16 @@ class ChatView(Protocol):
     def show_prompt(self, backend: str, text: str, at: datetime) -> None: ...
 
     def show_reply(self, backend: str, answer: Answer, waited_seconds: float, at: datetime) -> None:
-        """A reply in the OutputPane, with its latency and time stamp."""
+        """A reply in the OutputPane, with its latency and time stamp; it takes the place of
+        the live text, if any."""
+        ...
+
+    def show_live_text(self, backend: str, delta: str) -> None:
+        """More of the reply being generated, at the end of the OutputPane."""
+        ...
+
+    def void_live_text(self) -> None:
+        """The live text goes: its generation started over, or the send failed."""
         ...
 
     def show_notice(self, text: str) -> None:

@@ -21,6 +21,7 @@ GREEN, GREEN_ACTIVE = "#2e7d32", "#388e3c"
 RED, RED_ACTIVE = "#c62828", "#d32f2f"
 DISABLED_BG, DISABLED_FG = "#d6d6d6", "#8a8a8a"
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+LIVE = "live_reply"  # the Text mark where the live reply's block starts
 TICK_MS = 200
 
 
@@ -36,6 +37,7 @@ class MainWindow:
         self._sending_since: float | None = None
         self._phase = ""
         self._spin = 0
+        self._live = False  # a reply's text is being drawn live, from the mark LIVE on
         root.title("TL-FIF")
         root.geometry("900x640")
         root.minsize(640, 420)
@@ -181,6 +183,8 @@ class MainWindow:
         )
 
     def show_reply(self, backend: str, answer: Answer, waited_seconds: float, at: datetime) -> None:
+        # The stored reply replaces the live text: it is the answer, whatever the stream said.
+        self.void_live_text()
         facts = [f"{at:%H:%M:%S}", f"waited {waited_seconds:.1f} s"]
         if answer.latency_ms is not None:
             facts.insert(1, f"latency {answer.latency_ms / 1000:.1f} s")
@@ -191,6 +195,22 @@ class MainWindow:
             (f"  {' · '.join(facts)}\n", "meta"),
             (f"{answer.text.strip()}\n", ""),
         )
+
+    def show_live_text(self, backend: str, delta: str) -> None:
+        if not self._live:
+            # Left gravity: the mark stays before the text inserted after it.
+            self.output.mark_set(LIVE, "end-1c")
+            self.output.mark_gravity(LIVE, "left")
+            self._live = True
+            self._append((backend, "head"), ("  generating…\n", "meta"))
+        self._append((delta, ""))
+
+    def void_live_text(self) -> None:
+        if self._live:
+            self.output.configure(state="normal")
+            self.output.delete(LIVE, "end-1c")
+            self.output.configure(state="disabled")
+            self._live = False
 
     def show_notice(self, text: str) -> None:
         self._append((f"{text}\n", "notice"))
@@ -226,6 +246,7 @@ class MainWindow:
         self.cost_label.configure(text=text)
 
     def clear_conversation(self) -> None:
+        self._live = False
         self.output.configure(state="normal")
         self.output.delete("1.0", "end")
         self.output.configure(state="disabled")

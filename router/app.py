@@ -14,10 +14,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from router import budget, chat_page, cost, events, health, infer, node, result
+from router import api_keys, budget, chat_page, cost, events, health, infer, node, result
 from router.cors import Cors
 from router.deps import RouterDeps, open_services
 from router.errors import on_http_error, on_tlfif_error
+from router.key_path import KeyPath
 from router.middleware import LastResort, RequestContext
 from router.v1 import completions, models
 from tlfif.errors import TlfifError
@@ -32,6 +33,10 @@ ROUTES = [
     Route("/status", node.status, methods=["GET"]),
     Route("/cost", cost.cost, methods=["GET"]),
     Route("/budget/resume", budget.resume, methods=["POST"]),
+    # The owner's API keys (ADR 0027); every route above also answers under /api-key/.
+    Route("/keys", api_keys.create, methods=["POST"]),
+    Route("/keys", api_keys.list_keys, methods=["GET"]),
+    Route("/keys/{id}", api_keys.revoke, methods=["DELETE"]),
     # The OpenAI-compatible surface (ADR 0024): errors there are in OpenAI's shape.
     Route("/v1/chat/completions", completions.chat_completions, methods=["POST"]),
     Route("/v1/completions", completions.completions, methods=["POST"]),
@@ -51,9 +56,15 @@ def create_app(deps: RouterDeps) -> Starlette:
 
     return Starlette(
         routes=ROUTES,
-        # Outermost first: every response gets its request id and access line, CORS headers
-        # included on the last-resort 503.
-        middleware=[Middleware(RequestContext), Middleware(Cors), Middleware(LastResort)],
+        # Outermost first: /api-key/ is stripped before anything reads the path; every
+        # response gets its request id and access line, CORS headers included on the
+        # last-resort 503.
+        middleware=[
+            Middleware(KeyPath),
+            Middleware(RequestContext),
+            Middleware(Cors),
+            Middleware(LastResort),
+        ],
         exception_handlers={TlfifError: on_tlfif_error, HTTPException: on_http_error},
         lifespan=lifespan,
     )

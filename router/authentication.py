@@ -1,10 +1,12 @@
-"""Who is calling: the two ways the router learns a caller's verified claims.
+"""Who is calling: the ways the router learns a caller's verified claims.
 
 `BearerToken` verifies the Authorization header itself against the pool's JWKS (uvicorn,
 the local stack). `GatewayClaims` takes the claims API Gateway's JWT authorizer verified,
 from the Lambda event Mangum puts in scope["aws.event"]: only the Lambda adapter sets that
 key, so nothing a client sends over HTTP can pass for verified claims. RouterSettings'
-trust_gateway_claims picks one (`authenticator_for`).
+trust_gateway_claims picks one (`authenticator_for`). In front of either, `KeyOrToken`
+takes a bearer that is an API key (`tlfif-sk-...`) to the key ring instead (ADR 0027): on
+AWS such a request comes through the /api-key/ routes, which have no JWT authorizer.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 
+from router.key_path import on_key_path
+from tlfif.api_key_contracts import SECRET_PREFIX
 from tlfif.claims import Claims, check_claims
 from tlfif.errors import ConfigError, TokenInvalid
+from tlfif.key_ring import KeyRing
 from tlfif.settings import RouterSettings
 
 
@@ -60,6 +65,35 @@ class GatewayClaims:
         return check_claims(claims, self.issuer, self.client_ids)
 
 
+@dataclass(frozen=True)
+class KeyOrToken:
+    """An API key goes to the key ring (no key ring: every key is a 401); anything else to
+    the token authenticator. A key is told by its prefix, so a JWT never reaches the ring."""
+
+    tokens: Authenticator
+    key_ring: KeyRing | None
+
+    async def authenticate(self, request: Request) -> Claims:
+        secret = api_key_of(request.headers.get("authorization"))
+        if secret is None:
+            if on_key_path(request.scope):
+                # On AWS no authorizer ran on this path: a token here would be unverified.
+                raise TokenInvalid("the /api-key/ routes take an API key, not a token")
+            return await self.tokens.authenticate(request)
+        if self.key_ring is None:
+            raise TokenInvalid("this deployment takes no API keys")
+        return await self.key_ring.claims_for(secret)
+
+
+def api_key_of(authorization: str | None) -> str | None:
+    """The API key an Authorization header carries as its bearer, else None."""
+    scheme, _, credential = (authorization or "").partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential.startswith(SECRET_PREFIX):
+        return None
+    return credential
+
+
 def _authorizer_claims(event: Any) -> dict[str, Any] | None:
     try:
         claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
@@ -68,9 +102,14 @@ def _authorizer_claims(event: Any) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def authenticator_for(settings: RouterSettings, verifier: Verifier | None) -> Authenticator:
+def authenticator_for(
+    settings: RouterSettings, verifier: Verifier | None, key_ring: KeyRing | None = None
+) -> Authenticator:
+    tokens: Authenticator
     if settings.trust_gateway_claims:
-        return GatewayClaims(settings.cognito_issuer, frozenset(settings.client_ids))
-    if verifier is None:
+        tokens = GatewayClaims(settings.cognito_issuer, frozenset(settings.client_ids))
+    elif verifier is None:
         raise ConfigError("a token verifier is needed unless TLFIF_ROUTER_TRUST_GATEWAY_CLAIMS")
-    return BearerToken(verifier)
+    else:
+        tokens = BearerToken(verifier)
+    return KeyOrToken(tokens, key_ring)

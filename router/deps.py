@@ -17,18 +17,21 @@ from starlette.requests import Request
 
 from router.authentication import Authenticator, Verifier, authenticator_for
 from router.middleware import client_ip
+from tlfif.api_key_contracts import KeyClaims
 from tlfif.claims import Claims, is_owner
 from tlfif.errors import Forbidden, TokenInvalid
+from tlfif.key_ring import KeyRing
 from tlfif.nodes import NodeRegistry
-from tlfif.ports import Metrics, NodeControl, ReplyStore
+from tlfif.ports import ApiKeyStore, Metrics, NodeControl, ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
 from tlfif.settings import CommonSettings, RouterSettings
 from tlfif.throttle import Limit, Throttle
 from tlfif.wake import NodeWaker
 
-# POST /infer and POST /stop share the write limits; every other authenticated route is a read.
-WRITE_METHODS = frozenset({"POST"})
+# POST /infer, POST /stop and the key routes' POST and DELETE share the write limits; every
+# other authenticated route is a read.
+WRITE_METHODS = frozenset({"POST", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class RouterDeps:
     node_control: Callable[[], NodeControl]
     # Checks bearer tokens itself; None (Lambda) when settings.trust_gateway_claims.
     verifier: Verifier | None = None
+    # Where API keys are kept (S3 api-keys/, ADR 0027); None: a deployment without keys,
+    # where every key is a 401 and /keys answers 503.
+    api_keys: ApiKeyStore | None = None
     # Defaults to common.redis_url; tests point it elsewhere.
     redis: Callable[[], RedisClient] | None = None
     # The long poll's client for blocking reads; by default one on common.redis_url, or, where
@@ -79,6 +85,7 @@ class Services:
     authenticator: Authenticator
     throttle: Throttle
     metrics: Metrics
+    key_ring: KeyRing | None = None
 
 
 def rate_limits(settings: RouterSettings) -> dict[str, list[Limit]]:
@@ -99,6 +106,15 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
     redis = deps.connect_redis()
     blocking = deps.connect_blocking_redis()
     registry = NodeRegistry(redis)
+    key_ring = None
+    if deps.api_keys is not None:
+        key_ring = KeyRing(
+            redis,
+            deps.api_keys,
+            cache_seconds=deps.settings.api_key_cache_seconds,
+            miss_seconds=deps.settings.api_key_miss_seconds,
+            clock=deps.clock,
+        )
     try:
         yield Services(
             settings=deps.settings,
@@ -118,11 +134,14 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
                 lock_seconds=deps.settings.start_lock_seconds,
             ),
             replies=deps.replies,
-            authenticator=authenticator_for(deps.settings, deps.verifier),
+            authenticator=authenticator_for(deps.settings, deps.verifier, key_ring),
             throttle=Throttle(redis, rate_limits(deps.settings), deps.metrics, clock=deps.clock),
             metrics=deps.metrics,
+            key_ring=key_ring,
         )
     finally:
+        if key_ring is not None:
+            await key_ring.settle()
         await redis.aclose()
         if blocking is not None:
             await blocking.aclose()
@@ -157,8 +176,11 @@ def caller_is_owner(request: Request, claims: Claims) -> bool:
 
 async def owner(request: Request, may: str) -> Claims:
     """The caller's claims if the caller owns the deployment, else Forbidden (403) saying
-    what only the owner `may` do."""
+    what only the owner `may` do. An API key never may: a leaked key must not stop the
+    node, lift a hold or mint keys (ADR 0027); the owner signs in for those."""
     claims = await caller(request)
+    if isinstance(claims, KeyClaims):
+        raise Forbidden(f"an API key may not {may}; sign in as the owner")
     if not caller_is_owner(request, claims):
         raise Forbidden(f"only the deployment's owner may {may}")
     return claims

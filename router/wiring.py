@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from router.authentication import Verifier
 from router.deps import RouterDeps
+from tlfif.aws.api_keys import S3ApiKeyStore
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.errors import ConfigError
 from tlfif.ports import Metrics, NodeControl
@@ -35,6 +36,8 @@ def deps_from_env(metrics: Metrics) -> RouterDeps:
         metrics=metrics,
         # S3ReplyStore imports boto3 on its first call, not when built.
         replies=S3ReplyStore(common.bucket, common.region),
+        # API keys under api-keys/ of the same bucket (ADR 0027); boto3 on first use too.
+        api_keys=S3ApiKeyStore(common.bucket, common.region),
         node_control=ec2_node_control,
         # Behind the gateway's authorizer no token is verified here, so python-jose and
         # httpx are not even imported: ~150 ms less of every Lambda cold start.

@@ -1,7 +1,8 @@
 """The shapes every part shares: the job in Redis, the reply in S3, the HTTP bodies.
 
 Router, watcher and clients import these models; nothing else defines a wire format. The
-OpenAI-compatible /v1 bodies are in tlfif/openai_contracts.py.
+OpenAI-compatible /v1 bodies are in tlfif/openai_contracts.py, the API keys' in
+tlfif/api_key_contracts.py.
 """
 
 from __future__ import annotations
@@ -271,6 +272,8 @@ class NodeStatus(BaseModel):
     pending: list[str]
     hold: HoldKind | None = None
     start_error: NodeFailure | None = None
+    # Whether the caller owns the deployment (ADR 0021): the chat page shows Stop GPU then.
+    owner: bool = False
 
 
 class Stopping(BaseModel):

@@ -55,6 +55,18 @@ class JobNotFound(TlfifError):
     status, code = 404, "not_found"
 
 
+class KeyNotFound(TlfifError):
+    """No API key has this id or name."""
+
+    status, code = 404, "key_not_found"
+
+
+class KeyExists(TlfifError):
+    """A live API key has this name already: names pick the key to revoke."""
+
+    status, code = 409, "key_exists"
+
+
 class ModelNotFound(TlfifError):
     """A /v1 request names a model the node does not serve."""
 
@@ -136,6 +148,13 @@ class NodeControlError(TlfifError):
 class ReplyStoreError(TlfifError):
     status, code, retry_after = 503, "reply_store_unavailable", 5
     public_message = "reply store unavailable"
+
+
+class KeyStoreError(TlfifError):
+    """The durable store of API keys (S3 api-keys/) failed."""
+
+    status, code, retry_after = 503, "key_store_unavailable", 5
+    public_message = "key store unavailable"
 
 
 class ReplyExists(TlfifError):

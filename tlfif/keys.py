@@ -75,3 +75,13 @@ def throttle(sub: str, bucket: str) -> str:
 def budget_alert(message_id: str) -> str:
     """An AWS Budgets alert (SNS MessageId) the budget killer has acted on."""
     return f"{TAG}:budgetalert:{message_id}"
+
+
+def api_key(key_hash: str) -> str:
+    """An API key's owner, cached from the store (or "-": no such key; tlfif/key_ring.py)."""
+    return f"{TAG}:apikey:{key_hash}"
+
+
+def api_key_used(key_hash: str) -> str:
+    """Exists for a minute after an API key's last use was written: the write's gate."""
+    return f"{TAG}:apikeyused:{key_hash}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
+from tlfif.api_key_contracts import ApiKey
 from tlfif.contracts import Reply
 
 # EC2's own instance state names.
@@ -48,6 +49,31 @@ class ReplyStore(Protocol):
 
     async def get_reply(self, key: str) -> Reply | None:
         """The reply, or None if not written yet. Raises ReplyStoreError."""
+        ...
+
+
+class ApiKeyStore(Protocol):
+    """Where API keys outlive Redis (S3 api-keys/<hash>.json, ADR 0027): hashes, never
+    secrets. Every method raises KeyStoreError on a failure of the store."""
+
+    async def put_key(self, key: ApiKey) -> None:
+        """Write a new key's record (its last-used time is kept apart, by touch_key)."""
+        ...
+
+    async def get_key(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, its last use included; None if there is none."""
+        ...
+
+    async def list_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        ...
+
+    async def delete_key(self, key_hash: str) -> None:
+        """Forget the key (and its last use); no error if it is gone already."""
+        ...
+
+    async def touch_key(self, key_hash: str, used_ms: int) -> None:
+        """Record the key's last use. A touch that lands after delete_key leaves no key."""
         ...
 
 

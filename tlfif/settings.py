@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tlfif.errors import ConfigError
@@ -48,7 +48,10 @@ class StrictSettings(BaseSettings):
             return cls(**overrides)
         except ValidationError as exc:
             first = exc.errors()[0]
-            name = prefix + str(first["loc"][0]).upper() if first["loc"] else prefix
+            if not first["loc"]:  # a rule across settings: its message names them
+                message = first["msg"].removeprefix("Value error, ")
+                raise ConfigError(f"invalid settings: {message}") from exc
+            name = prefix + str(first["loc"][0]).upper()
             raise ConfigError(f"invalid setting {name}: {first['msg']}") from exc
 
 
@@ -113,6 +116,11 @@ class RouterSettings(StrictSettings):
     # Only the owner stops the node, lifts a hold and manages API keys.
     owner_group: str = "owner"
     owner_subs: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # API keys (ADR 0027): how long Redis keeps a key's owner after a look-up in the store,
+    # and how long it remembers a key the store does not have (so a flood of one bad key
+    # costs one store read a while). A revoke drops the cached owner at once either way.
+    api_key_cache_seconds: Annotated[int, Field(ge=1, le=86400)] = 300
+    api_key_miss_seconds: Annotated[int, Field(ge=1, le=3600)] = 30
     # Per-user rate limits (0 = none). POST /infer and POST /stop share the write limits;
     # the reads (GET /result, /status, /cost) have looser ones of their own, so a client
     # polling once a second through a 90 s cold start is never refused.
@@ -123,8 +131,32 @@ class RouterSettings(StrictSettings):
     # Pending jobs one user may hold (0 = no cap): a runaway loop cannot flood the queue
     # before the node wakes.
     user_pending_cap: Annotated[int, Field(ge=0)] = 20
+    # How the chat page signs in (ADR 0026). Deployed: Cognito's hosted UI (its base URL,
+    # https://<prefix>.auth.<region>.amazoncognito.com) and the page's app client, with
+    # PKCE. On the local stack: its demo user, signed in by the page itself at the
+    # emulator's Cognito endpoint (USER_PASSWORD_AUTH); served to whoever loads the page,
+    # so refused where the router runs behind API Gateway. Neither: a pasted token.
+    chat_hosted_ui: str = ""
+    chat_client_id: str = ""
+    chat_cognito_url: str = ""
+    chat_demo_username: str = ""
+    chat_demo_password: SecretStr = SecretStr("")
 
     _split_ids = field_validator("client_ids", "owner_subs", mode="before")(_comma_list)
+
+    @model_validator(mode="after")
+    def _chat_sign_in(self) -> Self:
+        if (self.chat_hosted_ui or self.chat_cognito_url) and not self.chat_client_id:
+            raise ValueError("the chat page's sign-in needs TLFIF_ROUTER_CHAT_CLIENT_ID")
+        if self.chat_client_id and self.chat_client_id not in self.client_ids:
+            # Its tokens would be refused: the page could sign in but never call the API.
+            raise ValueError("TLFIF_ROUTER_CHAT_CLIENT_ID must be one of TLFIF_ROUTER_CLIENT_IDS")
+        if self.chat_demo_password.get_secret_value() and self.trust_gateway_claims:
+            raise ValueError(
+                "TLFIF_ROUTER_CHAT_DEMO_PASSWORD is for the local stack only: the page would "
+                "serve it to anyone"
+            )
+        return self
 
     @property
     def resolved_jwks_url(self) -> str:

@@ -20,6 +20,8 @@ from tlfif_cli.bill_report import build_report, print_report, report_json
 from tlfif_cli.challenges import TerminalAnswers
 from tlfif_cli.context import Context
 from tlfif_cli.errors import ExitCode
+from tlfif_cli.keys import cmd_keys
+from tlfif_cli.live import follow_on_terminal
 from tlfif_cli.output import (
     print_budget_resumed,
     print_pending,
@@ -81,7 +83,11 @@ def cmd_token(ctx: Context) -> ExitCode:
 
 
 def cmd_infer(ctx: Context) -> ExitCode:
-    request = build_request(read_prompt(ctx.args.prompt, ctx.err), ctx.args)
+    args = ctx.args
+    # Live text only where a person reads it: a file or a pipe gets the stored reply alone,
+    # never the void text of a generation that started over (tlfif_cli/live.py).
+    live = ctx.out.is_terminal and not (args.whole or args.json or args.no_wait)
+    request = build_request(read_prompt(args.prompt, ctx.err), args, stream=live)
     started = time.monotonic()
     with ctx.client() as api:
         # One key per invocation: the client's own retry of a lost 202 reuses it, so the
@@ -94,9 +100,13 @@ def cmd_infer(ctx: Context) -> ExitCode:
         note = accepted_note(accepted)
         if note:
             ctx.err.print(note)
-        reply = ctx.wait(api, accepted.id, phase_of_accepted(accepted), started)
+        first = phase_of_accepted(accepted)
+        if live:
+            reply, shown = follow_on_terminal(ctx, api, accepted.id, first, started)
+        else:
+            reply, shown = ctx.wait(api, accepted.id, first, started), ""
     elapsed = time.monotonic() - started
-    return print_reply(reply, as_json=ctx.args.json, err=ctx.err, elapsed=elapsed)
+    return print_reply(reply, as_json=args.json, err=ctx.err, elapsed=elapsed, shown=shown)
 
 
 def read_prompt(given: str | None, err: Console) -> str:
@@ -107,10 +117,15 @@ def read_prompt(given: str | None, err: Console) -> str:
     return sys.stdin.read().rstrip("\r\n")
 
 
-def build_request(prompt: str, args: argparse.Namespace) -> InferRequest:
+def build_request(prompt: str, args: argparse.Namespace, *, stream: bool) -> InferRequest:
     """InferRequest's own rules (empty prompt, the 6144-byte cap, ranges), checked here so a
     bad prompt costs no request, in the router's words."""
-    given = {"idle": args.idle, "max_tokens": args.max_tokens, "temperature": args.temperature}
+    given = {
+        "idle": args.idle,
+        "max_tokens": args.max_tokens,
+        "temperature": args.temperature,
+        "stream": stream or None,
+    }
     body = {"prompt": prompt, **{k: v for k, v in given.items() if v is not None}}
     try:
         return InferRequest.model_validate(body)
@@ -178,6 +193,7 @@ COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "stop": cmd_stop,
     "status": cmd_status,
     "budget": cmd_budget,
+    "keys": cmd_keys,
     "cost": cmd_cost,
     "gui": cmd_gui,
 }

@@ -48,7 +48,19 @@ def write_json(model: BaseModel, stream: TextIO | None = None) -> None:
     (stream or sys.stdout).write(model.model_dump_json() + "\n")
 
 
-def print_reply(reply: Reply, *, as_json: bool, err: Console, elapsed: float | None) -> ExitCode:
+def print_reply(
+    reply: Reply, *, as_json: bool, err: Console, elapsed: float | None, shown: str = ""
+) -> ExitCode:
+    """The reply's text on stdout (or its JSON), its facts or its failure on stderr.
+
+    `shown` is the text already printed live (tlfif_cli/live.py): it stays when it is the
+    reply's text; otherwise the reply follows it whole, so what stdout ends with is the
+    stored reply."""
+    if shown and not shown.endswith("\n"):
+        sys.stdout.write("\n")  # end the live line before anything else is said
+        sys.stdout.flush()
+    if shown and reply.status == "done" and shown != reply.text:
+        err.print("the stored reply differs from the live text above; here it is whole:")
     if as_json:
         write_json(reply)
     if reply.status != "done":
@@ -58,7 +70,8 @@ def print_reply(reply: Reply, *, as_json: bool, err: Console, elapsed: float | N
         err.print(f"job {reply.id} {reply.status}: {reply.error or 'no reason given'}; {hint}")
         return ExitCode.JOB_FAILED
     if not as_json:
-        sys.stdout.write(reply.text if reply.text.endswith("\n") else reply.text + "\n")
+        if shown != reply.text:
+            sys.stdout.write(reply.text if reply.text.endswith("\n") else reply.text + "\n")
         sys.stdout.flush()
         err.print(reply_summary(reply, elapsed), style="dim")
     return ExitCode.OK

@@ -51,7 +51,9 @@ def build_parser() -> Parser:
         "token", help="print a fresh access token (an OpenAI client's API key for /v1)"
     )
 
-    infer = commands.add_parser("infer", help="send a prompt and wait for the reply")
+    infer = commands.add_parser(
+        "infer", help="send a prompt; its text prints as it comes on a terminal"
+    )
     infer.add_argument("prompt", nargs="?", help='the prompt; "-" or none reads stdin')
     infer.add_argument(
         "--idle", type=bounded(int, 1, 30), help="idle minutes before the node stops"
@@ -59,6 +61,9 @@ def build_parser() -> Parser:
     infer.add_argument("--max-tokens", type=bounded(int, 1, 4096), help="longest reply in tokens")
     infer.add_argument("--temperature", type=bounded(float, 0, 2), help="sampling temperature")
     infer.add_argument("--no-wait", action="store_true", help="print the job id and return")
+    infer.add_argument(
+        "--whole", action="store_true", help="wait for the whole reply, print nothing live"
+    )
     infer.add_argument("--json", action="store_true", help="print the reply as JSON only")
 
     result = commands.add_parser("result", help="fetch a reply by job id")
@@ -76,6 +81,16 @@ def build_parser() -> Parser:
         "resume", help="lift the budget hold before the month turns"
     )
     resume.add_argument("--json", action="store_true", help="print JSON only")
+
+    keys = commands.add_parser("keys", help="API keys for SDKs and tools (the owner only)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="make a key; its secret is shown once")
+    create.add_argument("name", help="1-64 letters, digits, '.', '_' or '-'")
+    listing = key_commands.add_parser("list", help="the keys, when each was made and last used")
+    revoke = key_commands.add_parser("revoke", help="stop a key at once")
+    revoke.add_argument("key", metavar="NAME-or-ID", help="the key's name or id")
+    for command in (create, listing, revoke):
+        command.add_argument("--json", action="store_true", help="print JSON only")
 
     cost = commands.add_parser("cost", help="monthly cost: idle floor and N sessions, vs the seed")
     cost.add_argument("--env", default="prod", help="infra/envs/<env>.tfvars (default: prod)")

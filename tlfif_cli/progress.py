@@ -1,7 +1,8 @@
 """The live view of a waiting job on stderr: its phase and the time since it was sent.
 
 On a terminal, a rich spinner whose elapsed time ticks between polls, and a line for each
-phase once it is over; elsewhere (a pipe, a log, CI) one plain line per phase change.
+phase once it is over, until the reply's text starts (`stop`); elsewhere (a pipe, a log,
+CI) one plain line per phase change.
 """
 
 from __future__ import annotations
@@ -47,8 +48,14 @@ class PhaseDisplay:
     ) -> None:
         if self._status is not None:
             self._status.stop()
+            self._status = None
             if exc_type is None:
                 self._print_finished_phase()
+
+    def stop(self) -> None:
+        """The spinner ends now, its phase printed as finished: the reply's text is about
+        to take the terminal, and a spinner redrawn beside it would tear its lines."""
+        self.__exit__(None, None, None)
 
     def show(self, phase: JobPhase) -> None:
         if phase == self._phase:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from gui.backend import AWS_TINYLLAMA, Answer, Ticket, Waiting
 from gui.scheduler import Cancel
+from tlfif.client.live import LiveListener
 from tlfif.contracts import CostView, EstimateView, Message, NodePhase
 
 T = TypeVar("T")
@@ -28,6 +29,7 @@ class ChatViewDouble:
     cost: str = ""
     prompt: str = ""
     pane: list[str] = field(default_factory=list)
+    live: str = ""  # the reply's text shown as it is generated
 
     def show_prompt(self, backend: str, text: str, at: datetime) -> None:
         self.calls.append(("show_prompt", backend, text))
@@ -35,7 +37,16 @@ class ChatViewDouble:
 
     def show_reply(self, backend: str, answer: Answer, waited_seconds: float, at: datetime) -> None:
         self.calls.append(("show_reply", backend, answer, waited_seconds, at))
+        self.live = ""
         self.pane.append(f"{backend}: {answer.text}")
+
+    def show_live_text(self, backend: str, delta: str) -> None:
+        self.calls.append(("show_live_text", backend, delta))
+        self.live += delta
+
+    def void_live_text(self) -> None:
+        self.calls.append(("void_live_text",))
+        self.live = ""
 
     def show_notice(self, text: str) -> None:
         self.calls.append(("show_notice", text))
@@ -196,6 +207,32 @@ class BackendDouble:
 
     def close(self) -> None:
         self.closed = True
+
+
+@dataclass
+class StreamingBackendDouble(BackendDouble):
+    """A BackendDouble whose stream_response tells `told` to the listener, in order
+    (("phase", phase), ("text", delta), ("restarted", "")), then gives `streamed`: an
+    Answer, None (live text ended: poll), or an Exception to raise."""
+
+    told: list[tuple[str, Any]] = field(default_factory=list)
+    streamed: Answer | Exception | None = None
+    streams: int = 0
+
+    def stream_response(
+        self, ticket: Ticket, listener: LiveListener, *, deadline: float
+    ) -> Answer | None:
+        self.streams += 1
+        for kind, value in self.told:
+            if kind == "phase":
+                listener.phase(value)
+            elif kind == "text":
+                listener.text(value)
+            else:
+                listener.restarted()
+        if isinstance(self.streamed, Exception):
+            raise self.streamed
+        return self.streamed
 
 
 def _next(script: list[Any]) -> Any:

@@ -30,7 +30,7 @@ from tests.doubles.http_app import http_app
 from tests.doubles.router_api_double import RouterApiDouble
 from tests.fixtures.asgi_server import serve_asgi
 from tests.fixtures.moto_server import REGION, CognitoPool
-from tests.gui.x11 import MISSING, Area, Window, find_window, missing_reason, wait_for, xvfb
+from tests.gui.x11 import MISSING, Area, Window, find_window, missing_reason, wait_for
 
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=missing_reason())
 
@@ -60,20 +60,20 @@ CONVERSATION = [
 
 
 @dataclass
-class Stack:
-    router: RouterApiDouble
+class GuiHome:
+    """Where a `tlfif gui` run finds its stack profile, settings file and home."""
+
     config: Path
     ini: Path
     home: Path
 
+
+@dataclass
+class Stack(GuiHome):
+    router: RouterApiDouble
+
     def infer_bodies(self) -> list[dict[str, Any]]:
         return [json.loads(r.content) for r in self.router.sent("POST /infer")]
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    with xvfb() as number:
-        yield number
 
 
 @pytest.fixture
@@ -93,13 +93,13 @@ def stack(cognito_pool: CognitoPool, aws: str, tmp_path: Path) -> Iterator[Stack
         config.write_text(json.dumps({PROFILE: profile}), "utf-8")
         home = tmp_path / "home"
         home.mkdir()
-        yield Stack(router, config, home / ".tl-fif.ini", home)
+        yield Stack(config, home / ".tl-fif.ini", home, router)
 
 
 class GuiProcess:
     """One `tlfif gui` run; its JSON log lines are its stderr."""
 
-    def __init__(self, stack: Stack, display: str, log: Path) -> None:
+    def __init__(self, stack: GuiHome, display: str, log: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TLFIF_", "AWS_"))}
         env.update(
             DISPLAY=display,
@@ -177,15 +177,22 @@ def test_the_window_answers_stops_the_gpu_and_keeps_the_idle_minutes(
         app.send(prompt)
         wait_for(f"reply {n}", partial(replies_are, app, n))
     first, second = stack.infer_bodies()
-    assert first == {"messages": [{"role": "user", "content": CONVERSATION[0][0]}], "idle": 5}
+    assert first == {
+        "messages": [{"role": "user", "content": CONVERSATION[0][0]}],
+        "idle": 5,
+        "stream": True,
+    }
     assert [m["content"] for m in second["messages"]] == [
         CONVERSATION[0][0],
         CONVERSATION[0][1],
         CONVERSATION[1][0],
     ]
-    # The cold start was waited out with the router's long poll.
-    waits = {r.url.params.get("wait") for r in stack.router.sent("GET /result/")}
-    assert waits == {str(POLL_SECONDS)}
+    # The double has no live events (404, as an older router): the window fell back to
+    # waiting out the cold start with the router's long poll.
+    results = stack.router.sent("GET /result/")
+    followed = [r for r in results if r.url.path.endswith("/events")]
+    assert len(followed) == 2
+    assert {r.url.params.get("wait") for r in results if r not in followed} == {str(POLL_SECONDS)}
 
     # Stop GPU: the red button, clicked with the mouse.
     stop_button = wait_for("the red Stop GPU button", lambda: app.window.find_colour(_rgb(RED)))

@@ -3,6 +3,7 @@ parameterisation, least-privilege network), read from the HCL itself: no tofu bi
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -364,6 +365,13 @@ def lambda_functions() -> dict[str, dict[str, Any]]:
     raise AssertionError("no lambda_functions in infra/main.tf")
 
 
+def stream_functions() -> dict[str, dict[str, Any]]:
+    for block in load(INFRA / "main.tf")["locals"]:
+        if "stream_functions" in block:
+            return dict(block["stream_functions"])
+    raise AssertionError("no stream_functions in infra/main.tf")
+
+
 def test_each_lambda_zip_and_handler_exists_in_the_repo() -> None:
     functions = lambda_functions()
     assert {"router", "queue_health", "scheduled_check", "budget_killer", "cost_publisher"} <= set(
@@ -375,9 +383,14 @@ def test_each_lambda_zip_and_handler_exists_in_the_repo() -> None:
         assert source.is_file(), f"{name}: {source} missing"
         assert f"def {attribute}(" in source.read_text(), f"{name}: no {attribute}() in {source}"
     (function,) = resources("aws_lambda_function")
-    assert function.body["filename"] == "${var.zip_dir}/${each.key}.zip"
+    # A function that `runs` another's code takes that one's zip (ADR 0028).
+    assert function.body["filename"] == "${var.zip_dir}/${local.code_of[each.key]}.zip"
     assert function.body["publish"] is True
     assert function.body["runtime"] == "python3.12"
+    for name, spec in stream_functions().items():
+        script = REPO / spec["handler"]  # the Lambda Web Adapter's wrapper execs it
+        assert script.is_file() and os.access(script, os.X_OK), f"{name}: {script}"
+        assert spec["runs"] in functions, name
 
 
 def test_callers_invoke_the_prod_alias_only() -> None:
@@ -500,6 +513,20 @@ def test_identity_has_no_self_sign_up_and_a_fixed_loopback_callback() -> None:
     assert "ALLOW_USER_PASSWORD_AUTH" in clients["cli"]["explicit_auth_flows"]
 
 
+def test_the_chat_page_client_returns_to_the_page_at_the_apis_own_endpoint() -> None:
+    page = {r.name: r.body for r in resources("aws_cognito_user_pool_client")}["chat_page"]
+    assert page["allowed_oauth_flows"] == ["code"] and page["generate_secret"] is False
+    assert page["callback_urls"] == page["logout_urls"] == ["${var.chat_page_url}"]
+    # The API resource's endpoint, not its stage's URL: known before the authorizer that
+    # names this client, so the two do not wait on each other (ADR 0026).
+    assert module_calls()["identity"]["chat_page_url"] == "${module.api.api_endpoint}/"
+    api_outputs = (INFRA / "modules" / "api" / "outputs.tf").read_text()
+    assert "value       = aws_apigatewayv2_api.this.api_endpoint" in api_outputs
+    env = lambda_functions()["router"]["env"]
+    assert "module.identity.chat_page_client_id" in env["TLFIF_ROUTER_CHAT_CLIENT_ID"]
+    assert "module.identity.hosted_ui_domain" in env["TLFIF_ROUTER_CHAT_HOSTED_UI"]
+
+
 # --- Budgets, schedule, observability ----------------------------------------------------
 
 
@@ -591,6 +618,8 @@ def test_every_resource_with_a_name_tag_names_itself() -> None:
         "aws_default_security_group",
         "aws_elasticache_user_group",
         "aws_cognito_user_group",
+        "aws_lambda_function_url",  # the URL and its permission take no tags (ADR 0028)
+        "aws_cloudcontrolapi_resource",
     }
     for r in resources():
         if r.type in untaggable:
@@ -613,7 +642,13 @@ def test_every_route_without_a_token_has_a_throttle_of_its_own() -> None:
     api = load(INFRA / "modules" / "api" / "main.tf")["locals"][0]
     assert "$default" not in api["router_routes"], "a $default route runs the router for any path"
     open_routes = [key for key, needs_token in api["router_routes"].items() if not needs_token]
-    assert sorted(open_routes) == ["GET /", "GET /ping", "GET /static/{name}", "OPTIONS /{proxy+}"]
+    assert sorted(open_routes) == [
+        "ANY /api-key/{proxy+}",  # API keys, verified by the router itself (ADR 0027)
+        "GET /",
+        "GET /ping",
+        "GET /static/{name}",
+        "OPTIONS /{proxy+}",
+    ]
 
 
 def test_a_stranger_can_cost_the_owner_at_most_one_euro_a_day() -> None:
@@ -625,8 +660,9 @@ def test_a_stranger_can_cost_the_owner_at_most_one_euro_a_day() -> None:
     prod = load(ENVS / "prod.tfvars")
     prices = PriceTable.load()
     assert prod["api_access_log"] is False, "rejected requests would cost log ingestion"
-    # GET /ping, OPTIONS and the chat page's two (the router), GET /queue-health (queue_health)
-    open_routes = 5
+    # GET /ping, OPTIONS, the chat page's two and the API keys' ANY /api-key/{proxy+} (the
+    # router), GET /queue-health (queue_health)
+    open_routes = 6
     requests_per_day = open_routes * prod["open_route_throttle_rate"] * 86400
     per_request_usd = (
         prices.usd("apigw.http.request_million") / 1e6
@@ -634,5 +670,62 @@ def test_a_stranger_can_cost_the_owner_at_most_one_euro_a_day() -> None:
         + prices.usd("lambda.gb_second") * 0.5 * 0.01  # 512 MB for 10 ms, generously
         + prices.usd("cloudwatch.logs_ingest_gb") * 400 / 1e9  # the router's access line
     )
-    eur_per_day = requests_per_day * per_request_usd / prod["usd_per_eur"]
+    # ADR 0027: a made-up key of the right shape on /api-key/ misses Redis and reads S3 once
+    # (a new key each request defeats the 30 s negative cache): one GET and 40 ms more.
+    key_probe_usd = (
+        prices.usd("s3.get_thousand") / 1000 + prices.usd("lambda.gb_second") * 0.5 * 0.04
+    )
+    key_probes_per_day = prod["open_route_throttle_rate"] * 86400
+    usd_per_day = requests_per_day * per_request_usd + key_probes_per_day * key_probe_usd
+    eur_per_day = usd_per_day / prod["usd_per_eur"]
+    assert round(usd_per_day, 2) == 0.97 and round(eur_per_day, 2) == 0.88  # ADR 0027's figure
     assert eur_per_day <= 1.0, f"a stranger can cost EUR {eur_per_day:.2f} a day"
+
+
+# --- The streaming edge (ADR 0028) ---------------------------------------------------------
+
+
+def stream_edge_usd_per_day_per_slot() -> float:
+    """What a stranger without a token can have billed per day and reserved slot through a
+    function URL: at most 10 requests a second per slot (Lambda's per-function rate limit
+    is 10 x its concurrency), each a Lambda request, 512 MB for 30 ms (a forged API key's
+    S3 read included), the router's 400-byte access line and that S3 GET (ADR 0027)."""
+    from tlfif_cli.bill_model import PriceTable
+
+    prices = PriceTable.load()
+    per_request_usd = (
+        prices.usd("lambda.request_million") / 1e6
+        + prices.usd("lambda.gb_second") * 0.5 * 0.03
+        + prices.usd("cloudwatch.logs_ingest_gb") * 400 / 1e9
+        + prices.usd("s3.get_thousand") / 1e3
+    )
+    return 10 * 86400 * per_request_usd
+
+
+def test_the_streaming_edge_is_off_because_no_slot_keeps_a_stranger_under_a_euro() -> None:
+    """Even one reserved slot costs more than ADR 0021's euro a day (the figure in ADR 0028),
+    so both envs leave the edge off and `tlfif cost` counts nothing for it."""
+    eur_per_slot = stream_edge_usd_per_day_per_slot() / load(ENVS / "prod.tfvars")["usd_per_eur"]
+    assert round(eur_per_slot, 2) == 0.89, eur_per_slot
+    assert eur_per_slot > 1.0 - 0.68  # ADR 0021's figure for the gateway's open routes
+    for env_file in ENV_FILES:
+        values = load(env_file)
+        assert values["router_stream_edge"] is False, env_file.name
+        assert values["router_stream_reserved_concurrency"] >= 1, "unreserved is unbounded"
+
+
+def test_the_streaming_edge_is_the_router_verifying_tokens_behind_a_streamed_url() -> None:
+    (spec,) = stream_functions().values()
+    env = spec["env"]
+    assert "local.lambda_functions.router.env" in env  # the router's settings, then these
+    assert '"false"' in env and '"response_stream"' in env and '"/opt/bootstrap"' in env
+    assert spec["reserved"] == "${var.router_stream_reserved_concurrency}"
+    (url,) = resources("aws_lambda_function_url")
+    assert (url.body["authorization_type"], url.body["invoke_mode"]) == ("NONE", "RESPONSE_STREAM")
+    assert url.body["qualifier"] == "prod"
+    (grant,) = resources("aws_cloudcontrolapi_resource")
+    state = grant.body["desired_state"]
+    # lambda:InvokeFunction to "*" only through the URL: without the condition any AWS
+    # account could invoke the function directly.
+    assert "InvokedViaFunctionUrl = true" in state and "lambda:InvokeFunction" in state
+    assert "qualifier" not in grant.body and "aws_lambda_alias.prod" in state

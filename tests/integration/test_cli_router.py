@@ -23,6 +23,7 @@ import uvicorn
 
 from router.app import create_app
 from router.deps import RouterDeps
+from tests.doubles.api_key_store_double import ApiKeyStoreDouble
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
 from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_port
@@ -66,6 +67,7 @@ def stack(redis_server: RedisServer, cognito_pool: CognitoPool, aws: str) -> Ite
         node_control=lambda: node,
         redis=lambda: connect(redis_server.url),
         blocking_redis=lambda: connect(redis_server.url, blocking_seconds=25),
+        api_keys=ApiKeyStoreDouble(),
     )
     port = free_port()
     server = uvicorn.Server(

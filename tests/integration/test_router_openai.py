@@ -81,12 +81,15 @@ def v1_settings(issuer: TokenIssuerDouble, **overrides: Any) -> Any:
 
 @asynccontextmanager
 async def warm_router(
-    redis_server: RedisServer, issuer: TokenIssuerDouble, engine: RunningEngineDouble
+    redis_server: RedisServer,
+    issuer: TokenIssuerDouble,
+    engine: RunningEngineDouble,
+    **settings_changes: Any,
 ) -> AsyncIterator[RouterHarness]:
     """A ready node (a WatcherNode on the engine double) and the router reading its replies."""
     async with watcher(redis_server.url, engine.url) as node:
         await node.until_ready()
-        settings = v1_settings(issuer)
+        settings = v1_settings(issuer, **settings_changes)
         async with router_on(redis_server, issuer, settings=settings, replies=node.store) as router:
             yield router
 
@@ -334,6 +337,7 @@ async def test_a_streamed_chat_completion_comes_as_openai_chunks(
     chunks = [chunk async for chunk in stream]
     assert [a.status for a in transport.attempts] == [200]
     assert transport.attempts[0].headers["content-type"].startswith("text/event-stream")
+    assert "x-tlfif-stream" not in transport.attempts[0].headers  # live: nothing buffered
     assert {chunk.id for chunk in chunks} == {chunks[0].id} and chunks[0].id.startswith("chatcmpl-")
     assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -366,11 +370,13 @@ async def test_where_the_transport_cannot_stream_the_events_come_at_once(
         async with router_on(
             redis_server, token_issuer, settings=settings, replies=node.store
         ) as router:
-            client, _ = client_for(router)
+            client, transport = client_for(router)
             stream = await client.chat.completions.create(model=MODEL, messages=USER, stream=True)
             chunks = [chunk async for chunk in stream]
             job_id = chunks[0].id.removeprefix("chatcmpl-")
             assert not await router.redis.exists(keys.tokens(job_id))  # no token stream kept
+    # ... and the response says so (ADR 0028); a live stream carries no such header.
+    assert transport.attempts[0].headers["x-tlfif-stream"] == "buffered"
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == PROMPT
     assert chunks[-1].choices[0].finish_reason == "stop"
 

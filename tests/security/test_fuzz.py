@@ -23,6 +23,7 @@ from schemathesis.generation import GenerationMode
 
 from router.app import create_app
 from router.deps import RouterDeps
+from tests.doubles.api_key_store_double import ApiKeyStoreDouble
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
 from tests.doubles.token_issuer import TokenIssuerDouble
 from tests.fixtures.redis_servers import RedisServer, free_port
@@ -47,7 +48,7 @@ def operations() -> list[Any]:
 OPERATIONS = operations()
 # What to send: valid inputs to every operation, invalid ones to each that takes any (the
 # probes and the chat page take only the optional X-Request-Id, which any string satisfies).
-NO_INPUT = {("GET", "/ping"), ("GET", "/queue-health"), ("GET", "/")}
+NO_INPUT = {("GET", "/ping"), ("GET", "/queue-health"), ("GET", "/"), ("GET", "/keys")}
 CASES = [
     pytest.param(operation, mode, id=f"{mode.value}-{operation.method} {operation.path}")
     for operation in OPERATIONS
@@ -83,6 +84,7 @@ def base_url(redis7: RedisServer, issuer: TokenIssuerDouble) -> Iterator[str]:
         replies=ReplyStoreDouble(),
         node_control=NodeControlDouble,
         redis=lambda: connect(redis7.url),
+        api_keys=ApiKeyStoreDouble(),
     )
     port = free_port()
     config = uvicorn.Config(create_app(deps), host="127.0.0.1", port=port, log_level="error")

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from router.authentication import BearerToken, GatewayClaims, authenticator_for
+from router.authentication import (
+    BearerToken,
+    GatewayClaims,
+    KeyOrToken,
+    api_key_of,
+    authenticator_for,
+)
+from router.key_path import MARK
 from router.wiring import deps_from_env
 from tests.doubles.cloud import MetricsDouble
 from tests.doubles.lambda_events import gateway_claims, http_api_event
@@ -87,12 +94,47 @@ async def test_a_bearer_token_goes_to_the_verifier() -> None:
     assert claims.sub == sub_of("alice") and verifier.seen == ["Bearer t"]
 
 
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Bearer tlfif-sk-abc", "tlfif-sk-abc"),
+        ("bearer  tlfif-sk-abc ", "tlfif-sk-abc"),
+        ("Bearer eyJhbGciOi.x.y", None),  # a JWT goes to the token authenticator
+        ("Basic tlfif-sk-abc", None),
+        (None, None),
+    ],
+)
+def test_an_api_key_is_told_by_its_prefix(header: str | None, key: str | None) -> None:
+    assert api_key_of(header) == key
+
+
+async def test_without_a_key_ring_a_key_is_refused_and_a_token_still_passes() -> None:
+    verifier = VerifierDouble()
+    both = KeyOrToken(BearerToken(verifier), None)
+    with pytest.raises(TokenInvalid, match="no API keys"):
+        await both.authenticate(request({"Authorization": "Bearer tlfif-sk-abc"}))
+    assert verifier.seen == []  # a key never reaches the token verifier
+    claims = await both.authenticate(request({"Authorization": "Bearer t"}))
+    assert claims.sub == sub_of("alice")
+
+
+async def test_a_token_under_the_key_prefix_is_refused() -> None:
+    verifier = VerifierDouble()
+    keyed = request({"Authorization": "Bearer t"})
+    keyed.scope[MARK] = True  # as router/key_path.py marks it
+    with pytest.raises(TokenInvalid, match="take an API key"):
+        await KeyOrToken(BearerToken(verifier), None).authenticate(keyed)
+    assert verifier.seen == []
+
+
 def test_the_setting_picks_the_authenticator(issuer: TokenIssuerDouble) -> None:
     verifier = VerifierDouble()
     plain = RouterSettings(cognito_issuer=issuer.issuer, client_ids=[issuer.client_id])
-    assert isinstance(authenticator_for(plain, verifier), BearerToken)
+    chosen = authenticator_for(plain, verifier)
+    # API keys are taken in front of either (ADR 0027); tokens go to the one picked.
+    assert isinstance(chosen, KeyOrToken) and isinstance(chosen.tokens, BearerToken)
     trusting = plain.model_copy(update={"trust_gateway_claims": True})
-    assert authenticator_for(trusting, verifier) == gateway(issuer)
+    assert authenticator_for(trusting, verifier) == KeyOrToken(gateway(issuer), None)
 
 
 def test_uvicorn_refuses_to_start_trusting_gateway_claims(

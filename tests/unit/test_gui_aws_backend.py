@@ -60,6 +60,7 @@ def test_a_prompt_is_sent_with_the_conversation_the_idle_minutes_and_a_key() -> 
             {"role": "user", "content": "how are you?"},
         ],
         "idle": 12,
+        "stream": True,  # the window shows the text as it comes (GET /result/{id}/events)
     }
     assert request.headers["Idempotency-Key"] == "k-1"
     assert (ticket.backend, ticket.phase) == (AWS_TINYLLAMA, "starting")

@@ -7,7 +7,8 @@ the token and retries once, as the contract asks of clients.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol, TypeVar
 
@@ -15,13 +16,16 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from tlfif import errors
+from tlfif.api_key_contracts import KeyCreated, KeyList, KeyRevoked
 from tlfif.client.error_responses import error_from_response
 from tlfif.client.errors import (
+    LiveTextUnavailable,
     ServiceUnavailable,
     ServiceUnreachable,
     UnexpectedResponse,
     WaitTimedOut,
 )
+from tlfif.client.events import JobEvent, parse_events
 from tlfif.contracts import (
     Accepted,
     BudgetResumed,
@@ -45,6 +49,11 @@ RETRYABLE_WHILE_WAITING = (errors.Throttled, errors.QueueUnavailable, ServiceUna
 DEFAULT_RETRY_SECONDS = 5
 # A request that may have reached the router before the connection broke.
 MAYBE_SENT = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
+# An events stream is silent at most the router's keep-alive (10 s) while it is live; where
+# the transport buffers it (API Gateway), its first byte comes after the 25 s hold.
+EVENTS_READ_TIMEOUT_SECONDS = MAX_WAIT_SECONDS + READ_MARGIN_SECONDS
+# No events route (an older router) or the job unknown: either way polling says which.
+NO_EVENTS_STATUSES = frozenset({404, 405})
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -56,7 +65,8 @@ class TokenSource(Protocol):
 
 
 class ApiClient:
-    """POST /infer, GET /result/{id}, POST /stop, GET /status, GET /cost, POST /budget/resume."""
+    """POST /infer, GET /result/{id}, POST /stop, GET /status, GET /cost, POST /budget/resume,
+    and the owner's API keys (/keys)."""
 
     def __init__(
         self,
@@ -106,6 +116,41 @@ class ApiClient:
             return _parse(Pending, response)
         return _parse(Reply, response)
 
+    def job_events(self, job_id: str) -> Iterator[JobEvent]:
+        """GET /result/{id}/events, each event as it arrives; closing the iterator closes
+        the stream. Raises LiveTextUnavailable when there is no stream to read (no such
+        route, 404 or 405) or it breaks; other refusals as the other calls do."""
+        for force_refresh in (False, True):
+            token = self._tokens.access_token(force_refresh=force_refresh)
+            try:
+                with self._http.stream(
+                    "GET",
+                    f"/result/{job_id}/events",
+                    headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"},
+                    timeout=httpx.Timeout(
+                        EVENTS_READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS
+                    ),
+                ) as response:
+                    if response.status_code == 401 and not force_refresh:
+                        continue  # the contract: refresh the token, retry once
+                    if response.status_code in NO_EVENTS_STATUSES:
+                        raise LiveTextUnavailable(f"no live events for {job_id} here")
+                    if response.status_code >= 400:
+                        response.read()
+                        raise error_from_response(response)
+                    yield from parse_events(response.iter_lines())
+                    return
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                raise ServiceUnreachable(
+                    f"cannot reach the TL-FIF API at {self.api_url}",
+                    service="the TL-FIF API",
+                    url=self.api_url,
+                ) from None
+            except httpx.HTTPError as exc:
+                raise LiveTextUnavailable(
+                    f"the live stream of {job_id} broke ({type(exc).__name__})"
+                ) from None
+
     def wait_for_reply(
         self,
         job_id: str,
@@ -151,6 +196,17 @@ class ApiClient:
 
     def resume_budget(self) -> BudgetResumed:
         return _parse(BudgetResumed, self._send("POST", "/budget/resume"))
+
+    def create_key(self, name: str) -> KeyCreated:
+        """A new API key (POST /keys, the owner only); its secret is in this answer alone."""
+        return _parse(KeyCreated, self._send("POST", "/keys", json={"name": name}))
+
+    def list_keys(self) -> KeyList:
+        return _parse(KeyList, self._send("GET", "/keys"))
+
+    def revoke_key(self, id_or_name: str) -> KeyRevoked:
+        path = "/keys/" + urllib.parse.quote(id_or_name, safe="")
+        return _parse(KeyRevoked, self._send("DELETE", path))
 
     def cost(self) -> CostView:
         """Month-to-date spend as billed, and the live estimate (GET /cost)."""

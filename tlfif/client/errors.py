@@ -63,3 +63,10 @@ class WaitTimedOut(TlfifError):
     def __init__(self, message: str, *, job_id: str) -> None:
         super().__init__(message)
         self.job_id = job_id
+
+
+class LiveTextUnavailable(TlfifError):
+    """No live events to read: the router has no events route (an older one), or the stream
+    broke. The job is not touched: its reply is waited for by polling instead."""
+
+    status, code = 503, "live_text_unavailable"

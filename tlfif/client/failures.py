@@ -109,6 +109,9 @@ TABLE: dict[type[errors.TlfifError], tuple[Outcome, Describe]] = {
     errors.Forbidden: (Outcome.AUTH, _plain("not allowed: {message}")),
     errors.InvalidInput: (Outcome.USAGE, _plain("invalid input: {message}")),
     errors.JobNotFound: (Outcome.NOT_FOUND, _not_found),
+    errors.KeyNotFound: (Outcome.NOT_FOUND, _plain("{message}; `tlfif keys list` shows them")),
+    errors.KeyExists: (Outcome.USAGE, _plain("{message}")),
+    errors.KeyStoreError: (Outcome.REFUSED, _retry("the API key store is unavailable")),
     errors.Throttled: (Outcome.REFUSED, _retry("throttled")),
     errors.BudgetHold: (
         Outcome.REFUSED,

@@ -61,6 +61,14 @@ locals {
     # calls /v1 with the one the user pastes), so each is an open route with its own throttle.
     "GET /"              = false
     "GET /static/{name}" = false
+    # The owner's API keys (ADR 0027), managed with a signed-in token.
+    "POST /keys"        = true
+    "GET /keys"         = true
+    "DELETE /keys/{id}" = true
+    # The same routes for API keys: the JWT authorizer would refuse a key (no JWT) before
+    # the router runs, so this prefix has none and the router verifies the key itself
+    # (router/key_path.py); it takes keys only. An open route with its own throttle.
+    "ANY /api-key/{proxy+}" = false
     # No $default route: an unknown route gets API Gateway's own 404 and invokes nothing,
     # so a stranger's made-up paths cost requests, not Lambda runs (ADR 0021).
   }
@@ -73,7 +81,7 @@ locals {
 }
 
 resource "aws_apigatewayv2_route" "router" {
-  # checkov:skip=CKV_AWS_309:GET /ping, the chat page (GET /, GET /static/{name}) and OPTIONS preflights carry no token by design (each throttled on its own); the other routes use the JWT authorizer
+  # checkov:skip=CKV_AWS_309:GET /ping, the chat page (GET /, GET /static/{name}) and OPTIONS preflights carry no token by design, and ANY /api-key/{proxy+} carries an API key the router verifies (ADR 0027); each is throttled on its own; the other routes use the JWT authorizer
   for_each = local.router_routes
 
   api_id             = aws_apigatewayv2_api.this.id

@@ -1,6 +1,7 @@
-# One role per function, each with only what that function calls. EC2 start/stop is limited
-# to instances tagged <node_tag_key>=<node_tag_value>; DescribeInstances takes no resource
-# ARN in IAM, so it cannot be narrowed further.
+# One role per function, each with only what that function calls (a function that `runs`
+# another's code assumes that one's role). EC2 start/stop is limited to instances tagged
+# <node_tag_key>=<node_tag_value>; DescribeInstances takes no resource ARN in IAM, so it
+# cannot be narrowed further.
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -13,7 +14,7 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  for_each = var.functions
+  for_each = local.owners
 
   name               = "${var.name}-${each.key}"
   assume_role_policy = data.aws_iam_policy_document.assume.json
@@ -35,7 +36,7 @@ locals {
 }
 
 data "aws_iam_policy_document" "this" {
-  for_each = var.functions
+  for_each = local.owners
 
   statement {
     sid       = "OwnLogs"
@@ -101,7 +102,18 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    # Without ListBucket a missing reply reads as 403, not 404 ("not written yet").
+    # The API keys' store (ADR 0027): one object per key's hash, and its last use beside it.
+    for_each = each.key == "router" ? [1] : []
+    content {
+      sid       = "ApiKeys"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${var.replies_bucket_arn}/api-keys/*"]
+    }
+  }
+
+  dynamic "statement" {
+    # Without ListBucket a missing reply reads as 403, not 404 ("not written yet"); the
+    # API keys are listed under their prefix (GET /keys).
     for_each = each.key == "router" ? [1] : []
     content {
       sid       = "ListReplies"
@@ -110,7 +122,7 @@ data "aws_iam_policy_document" "this" {
       condition {
         test     = "StringLike"
         variable = "s3:prefix"
-        values   = ["replies/*"]
+        values   = ["replies/*", "api-keys/*"]
       }
     }
   }
@@ -135,7 +147,7 @@ data "aws_iam_policy_document" "this" {
 }
 
 resource "aws_iam_role_policy" "this" {
-  for_each = var.functions
+  for_each = local.owners
 
   name   = "least-privilege"
   role   = aws_iam_role.this[each.key].id
