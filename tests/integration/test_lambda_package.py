@@ -22,10 +22,12 @@ from tools.package_lambdas import FUNCTIONS, Function
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 HANDLER_PACKAGES = {f.handler.split(".")[0] for f in FUNCTIONS}
-WEB_ONLY = {"starlette", "jose", "httpx", "mangum", "cryptography", "anyio"}
+# uvicorn too: the optional streaming edge runs the router's zip under the Lambda Web
+# Adapter (ADR 0028, router/lambda_stream.sh).
+WEB_ONLY = {"starlette", "jose", "httpx", "mangum", "cryptography", "anyio", "uvicorn"}
 NEVER = {
     "watcher", "local", "tests", "tools", "gui", "tlfif_cli",
-    "moto", "fakeredis", "rich", "uvicorn",
+    "moto", "fakeredis", "rich",
 }  # fmt: skip
 COMPILED_TAG = re.compile(r"^cp3(\d+)-(cp3\d+|abi3)-manylinux[0-9_a-z]*_x86_64$")
 PURE_TAG = re.compile(r"^py[23](\.py3)?-none-any$|^py3-none-any$")
@@ -143,9 +145,11 @@ print(sys.version_info[:2])
 
 
 def infra_handlers() -> dict[str, str]:
-    """Each Lambda function's `handler` as infra/main.tf names it."""
-    (local_block,) = [block for block in load(REPO / "infra" / "main.tf")["locals"]]
-    return {name: body["handler"] for name, body in local_block["lambda_functions"].items()}
+    """Each Lambda function's `handler` as infra/main.tf names it (those with a zip of their
+    own: the streaming edge's runs the router's, tests/infra/test_lambda_web_adapter.py)."""
+    blocks = load(REPO / "infra" / "main.tf")["locals"]
+    (functions,) = [block["lambda_functions"] for block in blocks if "lambda_functions" in block]
+    return {name: body["handler"] for name, body in functions.items()}
 
 
 def test_every_handler_infra_names_is_in_its_zip(zips: dict[str, Path]) -> None:
