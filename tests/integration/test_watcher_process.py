@@ -18,14 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import openai
 import pytest
 
+from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_port
+from tests.fixtures.router_app import router_on
+from tests.integration.test_router_openai import MODEL, client_for, v1_settings
 from tlfif import keys
 from tlfif.aws.s3 import S3ReplyStore
-from tlfif.contracts import InferRequest, Job
+from tlfif.contracts import InferRequest, Job, reply_key_for
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
@@ -205,3 +209,68 @@ async def test_sigterm_lets_the_running_job_finish_and_exits_0(
     assert events[-1]["event"] == "node_exit" and events[-1]["reason"] == "shutdown"
     assert any(e.get("event") == "ready_mark_failed" for e in events)
     assert not any("finish me" in json.dumps(e) for e in events)  # no prompt in the log
+
+
+@pytest.mark.slow
+async def test_a_v1_stream_whose_watcher_is_killed_never_splices_two_generations(
+    watcher_env: dict[str, str],
+    redis: RedisClient,
+    redis_server: RedisServer,
+    token_issuer: TokenIssuerDouble,
+    engine_double: RunningEngineDouble,
+    replies_bucket: str,
+    processes: list[WatcherProcess],
+    tmp_path: Path,
+) -> None:
+    """The official client streams a chat completion; the watcher is SIGKILLed after some
+    of its text went out and a new one generates the job again: the stream is the stored
+    reply's text (what was sent is where the new attempt starts too: the engine double
+    says the same again) or ends with an error chunk that the client raises (a real model
+    that said something else; written out in test_router_openai.py). Never the two
+    attempts end to end."""
+    said = "one two three four five six seven eight nine ten"
+    first = start(watcher_env, tmp_path, processes)
+    await until_ready(redis)
+    engine_double.double.token_delay_seconds = 0.2
+    store = S3ReplyStore(replies_bucket, REGION)
+    settings = v1_settings(token_issuer)
+    async with router_on(redis_server, token_issuer, settings=settings, replies=store) as router:
+        client, _ = client_for(router)
+
+        async def read() -> tuple[list[str], openai.APIError | None]:
+            pieces: list[str] = []
+            try:
+                stream = await client.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": said}], stream=True
+                )
+                async for chunk in stream:
+                    if chunk.choices:
+                        pieces.append(chunk.choices[0].delta.content or "")
+            except openai.APIError as raised:
+                return pieces, raised
+            return pieces, None
+
+        reading = asyncio.create_task(read())
+        job_ids: list[str] = []
+
+        async def text_published() -> bool:
+            job_ids[:] = job_ids or await router.queue.pending_for(sub_of("alice"))
+            return bool(job_ids) and int(await redis.xlen(keys.tokens(job_ids[0]))) >= 2
+
+        await until(text_published, 15)
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=10)
+        engine_double.double.token_delay_seconds = 0.0
+        start(watcher_env, tmp_path, processes)  # takes its in-flight job back at start
+        pieces, raised = await asyncio.wait_for(reading, 30)
+
+    reply = await store.get_reply(reply_key_for(sub_of("alice"), job_ids[0]))
+    assert reply is not None and reply.status == "done" and reply.text == said
+    assert engine_double.double.requests_for(said) == 2  # generated twice: two attempts
+    streamed = "".join(pieces)
+    print(f"\nkilled mid-stream: {'error chunk' if raised else 'the stored text'}")
+    if raised is None:
+        assert streamed == reply.text
+    else:
+        assert getattr(raised, "code", None) == "generation_restarted"
+        assert said.startswith(streamed)
