@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tlfif.api_key_contracts import ApiKey
+from tlfif.aws.s3 import s3_client
 from tlfif.errors import KeyStoreError
 
 PREFIX = "api-keys/"
@@ -100,14 +101,8 @@ class S3ApiKeyStore:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            import boto3.session
-            from botocore.config import Config
-
             # A look-up sits on a request's path (a cache miss): fail fast, as the replies do.
-            config = Config(
-                connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
-            )
-            self._s3 = boto3.session.Session().client("s3", region_name=self._region, config=config)
+            self._s3 = s3_client(self._region, read_timeout=5)
         return self._s3
 
 
