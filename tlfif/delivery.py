@@ -22,12 +22,24 @@ class Taken:
     sub: str | None
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A job answered while it still waits in the pending list (cancelled): its id stays
+    there, the done signal its tombstone (ADR 0025)."""
+
+    sub: str
+
+
 async def deliver(
-    queue: JobQueue, store: ReplyStore, reply_key: str, reply: Reply, taken: Taken | None = None
+    queue: JobQueue,
+    store: ReplyStore,
+    reply_key: str,
+    reply: Reply,
+    taken: Taken | Queued | None = None,
 ) -> bool:
-    """Write `reply` once and signal it; a job `taken` by a node is also forgotten, in the
-    same round trip. False if another writer answered first (S3 412): the reply a client
-    may already have read stays as it was."""
+    """Write `reply` once and signal it; a job `taken` by a node (or `Queued`) is also
+    forgotten. False if another writer answered first (S3 412): the reply a client may
+    already have read stays as it was."""
     try:
         await store.put_reply(reply_key, reply)
         written = True
@@ -35,6 +47,8 @@ async def deliver(
         written = False
     if taken is None:
         await queue.signal_done(reply.id)
+    elif isinstance(taken, Queued):
+        await queue.retire(reply.id, taken.sub)
     else:
         await queue.finish(taken.node, reply.id, taken.sub)
     return written
@@ -48,6 +62,19 @@ def expired_reply(job_id: str, owner: Owner) -> Reply:
         queued_ms=waited,
         error=f"no node took the job within its time to live (waited {waited // 1000} s)",
         error_code="expired",
+    )
+
+
+CANCELLED_QUEUED = "cancelled by its submitter before it ran"
+
+
+def cancelled_reply(job_id: str, created_ms: int) -> Reply:
+    """The answer of a job cancelled before any engine saw it."""
+    return Reply(
+        id=job_id,
+        status="cancelled",
+        queued_ms=max(0, now_ms() - created_ms),
+        error=CANCELLED_QUEUED,
     )
 
 

@@ -24,7 +24,8 @@ from tlfif.runtime.logs import log_event
 
 log = logging.getLogger(__name__)
 
-# Text is sent on at most this often: one XADD per batch, not per token.
+# Text is sent on at most this often: one XADD per batch, not per token. The first batch
+# goes at once: a reader's first token waits for no batch (bench first_token).
 FLUSH_SECONDS = 0.05
 # As long as a job may be held in flight: a reader may still be following it.
 TOKENS_TTL_SECONDS = 3600
@@ -43,7 +44,10 @@ class Piece:
 
 class TokenWriter:
     """Batches one attempt's deltas into the job's stream. Never raises: a failed write is
-    logged and its text dropped, since the reply in S3 carries the whole text anyway."""
+    logged and its text dropped, since the reply in S3 carries the whole text anyway.
+
+    Each batch also looks for the job's cancel mark in the same round trip: `cancel_asked`
+    says whether the last one found it (watcher/cancel_watch.py stops the job then)."""
 
     def __init__(self, redis: RedisClient, job_id: str, attempt: str) -> None:
         self.redis = redis
@@ -53,12 +57,16 @@ class TokenWriter:
         self._flusher: asyncio.Task[None] | None = None
         self._failed = False
         self._sending = False
+        self._first = True
+        self.cancel_asked = False
 
     def add(self, delta: str) -> None:
-        """Take one delta; it is sent within FLUSH_SECONDS."""
+        """Take one delta; it is sent within FLUSH_SECONDS (the attempt's first at once)."""
         self._buffer.append(delta)
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+            delay = 0.0 if self._first else FLUSH_SECONDS
+            self._first = False
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon(delay))
 
     async def end(self, finish_reason: str) -> None:
         """Send what is left and the attempt's end marker, in order: a batch on its way is
@@ -73,8 +81,8 @@ class TokenWriter:
         self._buffer.clear()
         await self._send({"a": self.attempt, "end": finish_reason})
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)
+    async def _flush_soon(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         self._sending = True
         text = "".join(self._buffer)
         self._buffer.clear()
@@ -92,7 +100,9 @@ class TokenWriter:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     pipe.xadd(key, entry)  # type: ignore[arg-type]
                     pipe.expire(key, TOKENS_TTL_SECONDS)
-                    await pipe.execute()
+                    pipe.exists(keys.cancel(self.job_id))
+                    *_, asked = await pipe.execute()
+            self.cancel_asked = bool(asked)
         except QueueUnavailable as exc:
             # The rest of this attempt's text reaches readers through the reply.
             self._failed = True

@@ -14,14 +14,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, ReplyErrorCode, now_ms
-from tlfif.delivery import Taken, deliver, expired_reply
+from tlfif.contracts import DEFAULT_IDLE_MINUTES, Job, Reply, ReplyErrorCode, Usage, now_ms
+from tlfif.delivery import Taken, cancelled_reply, deliver, expired_reply
 from tlfif.errors import EngineDown, EngineError, QueueUnavailable, ReplyStoreError
 from tlfif.ports import ReplyStore
 from tlfif.queue import Claim, Claimed, JobQueue
 from tlfif.runtime.logs import log_event
 from tlfif.settings import WatcherSettings
 from tlfif.tokens import TokenWriter
+from watcher.cancel_watch import CancelWatch, JobCancelled
 from watcher.engine import Completion, EngineClient
 from watcher.engine_outage import EngineOutage
 from watcher.redis_health import Backoff, RedisHealth
@@ -35,6 +36,7 @@ ENGINE_FAILED_MESSAGE = (
     "send the prompt again to start it"
 )
 FLAPPING_MESSAGE = "the engine kept going away while this job waited for it"
+CANCELLED_RUNNING = "cancelled by its submitter while it ran; the text is what came before"
 
 
 def crashed_message(crashes: int) -> str:
@@ -93,6 +95,8 @@ class JobRunner:
                 return DEFAULT_IDLE_MINUTES
             if job == "expired":
                 return await self._answer_expired(job_id)
+            if job == "cancelled":  # cancelled while queued: it never reaches the engine
+                return await self._answer_cancelled(job_id)
             reply = await self._generate(job, started_ms)
             await self._finish(job_id, job.sub, job.reply_key, reply)
             return job.idle
@@ -113,6 +117,17 @@ class JobRunner:
         await self._finish(job_id, owner.sub, owner.reply_key, expired_reply(job_id, owner))
         return DEFAULT_IDLE_MINUTES
 
+    async def _answer_cancelled(self, job_id: str) -> int:
+        """The router answers a queued job it cancels itself; this is the same answer, for
+        a node that took the job meanwhile (the write-once reply keeps one of the two)."""
+        owner = await self._keep_trying(lambda: self.queue.owner(job_id))
+        if owner is None:
+            await self._keep_trying(lambda: self.queue.ack(self.node, job_id, None))
+            return DEFAULT_IDLE_MINUTES
+        reply = cancelled_reply(job_id, owner.created_ms)
+        await self._finish(job_id, owner.sub, owner.reply_key, reply)
+        return DEFAULT_IDLE_MINUTES
+
     async def _answer_crashed(self, job_id: str, exc: Exception) -> None:
         owner = await self._keep_trying(lambda: self.queue.owner(job_id))
         error = f"the watcher failed on this job ({type(exc).__name__})"
@@ -125,13 +140,25 @@ class JobRunner:
     async def _generate(self, job: Job, started_ms: int) -> Reply:
         began = time.monotonic()
         try:
-            outcome = await self._complete(job)
+            outcome: Completion | EngineFailure | JobCancelled = await self._complete(job)
+        except JobCancelled as cancelled:
+            outcome = cancelled
         finally:
             self.outage.forget(job.id)
         timing = {
             "latency_ms": int((time.monotonic() - began) * 1000),
             "queued_ms": max(0, started_ms - job.created_ms),
         }
+        if isinstance(outcome, JobCancelled):
+            return Reply(
+                id=job.id,
+                status="cancelled",
+                text=outcome.text,
+                model=self.engine.model,
+                usage=Usage(completion_tokens=outcome.deltas),
+                error=CANCELLED_RUNNING,
+                **timing,
+            )
         if isinstance(outcome, EngineFailure):
             return Reply(
                 id=job.id,
@@ -192,16 +219,24 @@ class JobRunner:
 
     async def _attempt(self, job: Job) -> Completion:
         """One generation of `job`; a streamed job's text also goes to its token stream,
-        tagged with this attempt, so a reader can tell a fresh start from more text."""
-        if not job.stream:
-            return await self.engine.complete(job.messages, job.params)
-        writer = TokenWriter(self.queue.redis, job.id, f"{self.node}/{uuid.uuid4().hex[:8]}")
+        tagged with this attempt, so a reader can tell a fresh start from more text. A
+        cancel seen between tokens stops it (JobCancelled, watcher/cancel_watch.py)."""
+        writer = (
+            TokenWriter(self.queue.redis, job.id, f"{self.node}/{uuid.uuid4().hex[:8]}")
+            if job.stream
+            else None
+        )
+        watch = CancelWatch(self.queue, job.id, writer)
         try:
-            completion = await self.engine.complete(job.messages, job.params, on_delta=writer.add)
-        except (EngineDown, EngineError):
-            await writer.end("error")
+            completion = await self.engine.complete(job.messages, job.params, on_delta=watch.add)
+        except (EngineDown, EngineError, JobCancelled) as exc:
+            if writer is not None:
+                await writer.end("cancelled" if isinstance(exc, JobCancelled) else "error")
             raise
-        await writer.end(completion.finish_reason)
+        finally:
+            await watch.close()
+        if writer is not None:
+            await writer.end(completion.finish_reason)
         return completion
 
     async def _finish(self, job_id: str, sub: str, reply_key: str, reply: Reply) -> None:

@@ -77,7 +77,7 @@ async def _complete(
     if live:
         _refuse_held(submitted)
         created_ms = submitted.created_ms or await _created_ms(found, submitted.id)
-        return streamed(
+        return await streamed(
             found,
             submitted.id,
             reply_key,

@@ -9,19 +9,25 @@ that sends any; the reply in S3 ends it: its finish reason, its usage, and any t
 stream missed (a Redis restart). A generation that started over (a redelivered job, an
 engine that died mid-reply) after this stream sent text of the abandoned one ends with an
 error event, never with two generations spliced (ADR 0024). While the node starts, an SSE
-comment (RouterSettings.v1_keep_alive_seconds apart) keeps the connection open.
+comment (RouterSettings.v1_keep_alive_seconds apart) keeps the connection open. A client
+that goes away before the end cancels its job, unless a retry of the request opens a
+stream on it within RouterSettings.v1_disconnect_grace_seconds (ADR 0024's table).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from router.cancel import ask_cancel
 from router.deps import Services
 from router.result import reply_of
 from router.v1.errors import FAILURE_WORDS
@@ -33,7 +39,10 @@ from tlfif.openai_contracts import (
     OpenAIErrorDetail,
     TextCompletionChunk,
 )
+from tlfif.runtime.logs import log_event
 from tlfif.tokens import follow
+
+log = logging.getLogger(__name__)
 
 # Proxies (nginx and kin) buffer a response unless told not to.
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -55,7 +64,7 @@ class _Followed:
     ended: bool = False  # the followed attempt finished: its reply is on its way
 
 
-def streamed(
+async def streamed(
     found: Services,
     job_id: str,
     reply_key: str,
@@ -66,9 +75,59 @@ def streamed(
     until: float,
 ) -> StreamingResponse:
     """The 200 streaming response for queued job `job_id`; it lasts until its reply, or at
-    most until `until` (time.monotonic())."""
+    most until `until` (time.monotonic()). If its client goes away before the last event,
+    the job is cancelled unless a retry follows it within the grace (ADR 0024)."""
+    opened = await found.queue.stream_opened(job_id)
     events = _events(found, job_id, reply_key, chunk, created, include_usage, until)
-    return StreamingResponse(events, media_type="text/event-stream", headers=HEADERS)
+    return _Stream(events, lambda: _cancel_after_grace(found, job_id, opened))
+
+
+class _Stream(StreamingResponse):
+    """An event stream that calls `on_disconnect` when it ends before its last event: the
+    client went away (whichever way the ASGI server says so: a cancelled send, an error)."""
+
+    def __init__(self, events: AsyncIterator[str], on_disconnect: Callable[[], None]) -> None:
+        self._complete = False
+        self._on_disconnect = on_disconnect
+        super().__init__(self._tracked(events), media_type="text/event-stream", headers=HEADERS)
+
+    async def _tracked(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
+        async for event in events:
+            yield event
+        self._complete = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if not self._complete:
+                self._on_disconnect()
+
+
+# The grace timers running: a task must be referenced until it ends.
+_graces: set[asyncio.Task[None]] = set()
+
+
+def _cancel_after_grace(found: Services, job_id: str, opened: int) -> None:
+    task = asyncio.get_running_loop().create_task(_cancel_unless_resumed(found, job_id, opened))
+    _graces.add(task)
+    task.add_done_callback(_graces.discard)
+
+
+async def _cancel_unless_resumed(found: Services, job_id: str, opened: int) -> None:
+    """After the grace, cancel the job if no other stream followed it meanwhile (a retry
+    resuming it counts one more). A job answered already is left as it is."""
+    await asyncio.sleep(found.settings.v1_disconnect_grace_seconds)
+    try:
+        if await found.queue.streams_opened(job_id) != opened:
+            log_event(log, "stream_resumed", jobId=job_id)
+            return
+        owner = await found.queue.owner(job_id)
+        state = await ask_cancel(found, job_id, owner) if owner is not None else "gone"
+    except TlfifError as exc:  # Redis or S3 away: the job goes on, as if never left
+        log_event(log, "stream_abandoned", logging.WARNING, jobId=job_id, error=exc.message)
+        return
+    log_event(log, "stream_abandoned", jobId=job_id, state=state, cancelled=state != "done")
 
 
 async def _events(

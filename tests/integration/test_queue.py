@@ -292,3 +292,56 @@ async def test_under_the_budget_hold_nothing_is_queued(client: RedisClient) -> N
     with pytest.raises(BudgetHold):
         await queue.enqueue(make_job())
     assert await queue.depth() == 1 and await client.zcard(keys.user_pending("alice")) == 1
+
+
+async def test_a_cancel_says_where_the_job_is_and_marks_only_what_is_unanswered(
+    client: RedisClient,
+) -> None:
+    queue, registry = JobQueue(client), NodeRegistry(client)
+    queued, running, answered, gone = make_job(), make_job(), make_job(), make_job()
+    for job in (queued, running, answered, gone):
+        await queue.enqueue(job)
+    await registry.beat("node-a", "ready", ttl_seconds=30)
+    # The oldest two go to the node: `running` and `answered` (pending is consumed FIFO).
+    await client.delete(keys.PENDING)
+    await client.lpush(keys.inflight("node-a"), running.id, answered.id)
+    await queue.finish("node-a", answered.id, answered.sub)
+    await client.delete(keys.job(gone.id))
+    assert await queue.cancel(queued.id) == "queued"
+    assert await queue.cancel(running.id) == "running"
+    assert await queue.cancel(answered.id) == "done"
+    assert await queue.cancel(gone.id) == "gone"
+    marked = [await queue.cancel_asked(job.id) for job in (queued, running, answered, gone)]
+    assert marked == [True, True, False, False]
+
+
+async def test_a_job_cancelled_while_queued_is_claimed_as_cancelled_never_run(
+    client: RedisClient,
+) -> None:
+    """Both claim paths (take.lua with a backlog, BLMOVE then claim.lua) read the mark."""
+    queue = JobQueue(client)
+    first, second, plain = make_job(), make_job(), make_job()
+    for job in (first, second, plain):
+        await queue.enqueue(job)
+    await queue.cancel(first.id)
+    await queue.cancel(second.id)
+    assert await queue.claim("node-a", timeout=1) == Claim(first.id, "cancelled")
+    assert await queue.claim_next("node-a", timeout=1) == second.id
+    assert await queue.load_claimed("node-a", second.id) == "cancelled"
+    taken = await queue.claim("node-a", timeout=1)
+    assert taken is not None and taken.job == plain
+
+
+async def test_a_job_answered_while_queued_is_dropped_at_claim_by_its_tombstone(
+    client: RedisClient,
+) -> None:
+    queue = JobQueue(client)
+    cancelled, next_one = make_job(), make_job()
+    await queue.enqueue(cancelled)
+    await queue.enqueue(next_one)
+    await queue.retire(cancelled.id, cancelled.sub)
+    assert await client.lrange(keys.PENDING, 0, -1) == [next_one.id, cancelled.id]  # no scan
+    assert await queue.pending_for(cancelled.sub) == [next_one.id]
+    taken = await queue.claim("node-a", timeout=1)
+    assert taken is not None and taken.job == next_one
+    assert await client.lrange(keys.inflight("node-a"), 0, -1) == [next_one.id]

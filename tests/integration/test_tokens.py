@@ -10,8 +10,9 @@ import pytest
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.redis_servers import RedisServer
 from tests.fixtures.watcher_node import Watcher, watcher
-from tlfif import keys
+from tlfif import keys, tokens
 from tlfif.contracts import InferRequest, Job
+from tlfif.redis_conn import connect
 from tlfif.tokens import Piece, follow
 
 pytestmark = pytest.mark.anyio
@@ -76,3 +77,29 @@ async def test_a_job_not_streamed_writes_no_stream(
         job = await w.submit(SAID)
         await w.reply(job)
         assert await w.redis.exists(keys.tokens(job.id)) == 0
+
+
+async def test_an_attempts_first_text_goes_at_once_and_the_rest_in_batches(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a batch period far longer than the test, the first delta still arrives at
+    once; the next waits for its batch (or for the attempt's end, which sends it)."""
+    monkeypatch.setattr(tokens, "FLUSH_SECONDS", 30.0)
+    redis = connect(redis_server.url)
+    try:
+        writer = tokens.TokenWriter(redis, "job-1", "node/1")
+        key = keys.tokens("job-1")
+        writer.add("one")
+        deadline = asyncio.get_running_loop().time() + 5
+        while not await redis.xlen(key):
+            assert asyncio.get_running_loop().time() < deadline, "the first text waited"
+            await asyncio.sleep(0.01)
+        writer.add(" two")
+        writer.add(" three")
+        await asyncio.sleep(0.2)
+        assert await redis.xlen(key) == 1  # batched: waiting for its period
+        await writer.end("stop")
+        pieces = [piece async for _, piece in tokens.follow(redis, "job-1")]
+    finally:
+        await redis.aclose()
+    assert [(p.text, p.end) for p in pieces] == [("one", None), (" two three", None), ("", "stop")]

@@ -506,19 +506,50 @@ def test_a_wait_that_times_out_gives_the_id_back(
     assert f"`tlfif result {job_id} --wait` fetches it later" in run.err
 
 
-def test_ctrl_c_while_waiting_names_the_job_that_goes_on(
-    tlfif: Tlfif, router_api: RouterApiDouble
-) -> None:
-    def interrupt_polls(request: httpx.Request) -> httpx.Response:
+def interrupt_polls(router_api: RouterApiDouble) -> httpx.MockTransport:
+    """Ctrl-C at the first poll of the reply."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/result/"):
             raise KeyboardInterrupt
         return router_api.handle(request)
 
-    run = tlfif("infer", "hi", transport=httpx.MockTransport(interrupt_polls))
+    return httpx.MockTransport(handle)
+
+
+def test_ctrl_c_while_waiting_cancels_the_job_and_says_so(
+    tlfif: Tlfif, router_api: RouterApiDouble
+) -> None:
+    run = tlfif("infer", "hi", transport=interrupt_polls(router_api))
     job_id = next(iter(router_api.jobs))
     assert run.code == ExitCode.INTERRUPTED
-    assert run.err.strip().endswith(
-        f"tlfif: interrupted; job {job_id} goes on: `tlfif result {job_id} --wait`"
+    assert run.err.strip().endswith(f"tlfif: interrupted; job {job_id} cancelled")
+    assert len(router_api.sent(f"POST /cancel/{job_id}")) == 1
+    assert router_api.jobs[job_id].reply.status == "cancelled"
+
+
+def test_ctrl_c_whose_cancel_fails_names_the_job_that_goes_on(
+    tlfif: Tlfif, router_api: RouterApiDouble
+) -> None:
+    router_api.canned["POST /cancel/"] = error_response(503, "queue_unavailable", "queue down")
+    run = tlfif("infer", "hi", transport=interrupt_polls(router_api))
+    job_id = next(iter(router_api.jobs))
+    assert run.code == ExitCode.INTERRUPTED
+    assert f"tlfif: interrupted; job {job_id} goes on, the cancel failed (" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_cancel_answers_the_reply_or_says_it_came_first(
+    tlfif: Tlfif, router_api: RouterApiDouble
+) -> None:
+    job_id = tlfif("infer", "hi", "--no-wait").out.strip()
+    cancelled = tlfif("cancel", job_id)
+    assert cancelled.code == ExitCode.OK and cancelled.out == f"{job_id}: cancelled\n"
+    again = tlfif("cancel", job_id)
+    assert again.code == ExitCode.JOB_FAILED
+    assert again.err == (
+        f'tlfif: not cancelled: the job is answered already: its reply says "cancelled"; '
+        f"`tlfif result {job_id}` prints it\n"
     )
 
 

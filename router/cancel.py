@@ -1,0 +1,81 @@
+"""POST /cancel/{id}: the submitter stops a job they no longer want (404 for anyone else,
+as GET /result).
+
+A queued job is answered "cancelled" here, and its id left in the pending list with its
+done signal as tombstone; a running one is marked, and its node stops it between tokens and
+answers "cancelled" with the text so far. Either way the answer is the one write-once reply
+in S3, so a cancel racing the reply gives one answer: whichever was written first. A job
+answered already is a 409 naming its reply's status.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from router.deps import Services, caller, services
+from router.result import NOT_FOUND, reply_of
+from tlfif import keys
+from tlfif.contracts import Cancelling, Owner, Reply, reply_key_for
+from tlfif.delivery import Queued, cancelled_reply, deliver
+from tlfif.errors import AlreadyAnswered, JobNotFound
+from tlfif.queue import JobState
+
+
+async def cancel(request: Request) -> Response:
+    claims = await caller(request)
+    found = services(request)
+    job_id = request.path_params["id"]
+    if not keys.is_job_id(job_id):
+        raise JobNotFound(NOT_FOUND)
+    owner = await found.queue.owner(job_id)
+    if owner is None:
+        # Redis lost the job's record: a reply in S3 (the caller's own key) is answered.
+        stored = await found.replies.get_reply(reply_key_for(claims.sub, job_id))
+        if stored is None:
+            raise JobNotFound(NOT_FOUND)
+        raise already_answered(stored)
+    if owner.sub != claims.sub:
+        raise JobNotFound(NOT_FOUND)
+    state = await ask_cancel(found, job_id, owner)
+    if state == "done":
+        reply = await reply_of(found, job_id, owner.reply_key)
+        if reply is None:  # signalled, but its reply unreadable a moment: say it is coming
+            return _cancelling(job_id)
+        raise already_answered(reply)
+    if state == "running":
+        await found.queue.wait_done(job_id, found.settings.cancel_wait_seconds)
+    reply = await reply_of(found, job_id, owner.reply_key)  # "gone": answered "expired" now
+    if reply is None:
+        return _cancelling(job_id)
+    if reply.status != "cancelled":
+        raise already_answered(reply)  # the reply landed first: it stands
+    return JSONResponse(reply.model_dump(mode="json"))
+
+
+async def ask_cancel(found: Services, job_id: str, owner: Owner) -> JobState:
+    """Set the job's cancel mark and answer it if it is still queued; returns where it was
+    (a running job's node answers it between tokens)."""
+    state = await found.queue.cancel(job_id)
+    if state == "queued":
+        await _answer_queued(found, job_id, owner)
+    return state
+
+
+async def _answer_queued(found: Services, job_id: str, owner: Owner) -> None:
+    """The cancelled reply of a job no node runs. A node that took it meanwhile saw the
+    mark and answers the same; the write-once reply keeps whichever came first."""
+    reply = cancelled_reply(job_id, owner.created_ms)
+    await deliver(found.queue, found.replies, owner.reply_key, reply, Queued(owner.sub))
+
+
+def already_answered(reply: Reply) -> AlreadyAnswered:
+    return AlreadyAnswered(
+        f'the job is answered already: its reply says "{reply.status}" '
+        f"(GET /result/{reply.id} reads it)"
+    )
+
+
+def _cancelling(job_id: str) -> Response:
+    body = Cancelling(status="cancelling", id=job_id)
+    return JSONResponse(body.model_dump(mode="json"), status_code=202)
