@@ -19,6 +19,7 @@ from gui.desktop import settings_path
 from gui.openai_backend import OpenAiApiClient
 from gui.scheduler import ThreadedScheduler
 from gui.settings import GuiSettings, SettingsFile
+from gui.wake_ahead import WakeAhead
 from gui.wiring import aws_backend, openai_backend
 from tlfif.errors import ConfigError
 
@@ -77,12 +78,14 @@ class DesktopApp:
                     build=lambda: aws_backend(
                         self.chat.settings, notify=self._login_notice, cancelled=self.closing
                     ),
+                    can_wake=AwsTinyLlamaClient.can_wake,
                 ),
                 BackendEntry(
                     OPENAI,
                     OpenAiApiClient.can_stop,
                     OpenAiApiClient.has_cost,
                     build=lambda: openai_backend(self.chat.settings),
+                    can_wake=OpenAiApiClient.can_wake,
                 ),
             ]
         )
@@ -101,13 +104,26 @@ class DesktopApp:
             current_backend=lambda: self.chat.backend_name,
             cold_starting=lambda: self.chat.cold_starting,
         )
-        # After a reply the node has just answered: show its phase now, not "stopped" from
-        # before the cold start until the ticker's next turn.
-        self.chat.on_settled = self.ticker.tick
+        self.wake_ahead = WakeAhead(
+            self.window,
+            self.backends,
+            self.scheduler,
+            settings=lambda: self.chat.settings,
+            sending=lambda: self.chat.in_flight,
+        )
+        self.chat.on_settled = self._settled
         self._closed = False
+
+    def _settled(self) -> None:
+        # After a reply the node has just answered: show its phase now, not "stopped" from
+        # before the cold start until the ticker's next turn; and it stays up an idle
+        # period from now, so typing the next prompt needs no wake.
+        self.wake_ahead.node_used()
+        self.ticker.tick()
 
     def run(self) -> None:
         self.window.on_send = self.chat.send
+        self.window.on_typing = self.wake_ahead.typed
         self.window.on_stop = self.chat.stop_gpu
         self.window.on_new_chat = self.chat.new_chat
         self.window.on_backend = self._switch

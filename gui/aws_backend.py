@@ -46,6 +46,7 @@ class AwsTinyLlamaClient:
     name = AWS_TINYLLAMA
     can_stop = True
     has_cost = True
+    can_wake = True
 
     def __init__(self, api: ApiClient, *, local: bool) -> None:
         self._api = api
@@ -91,6 +92,15 @@ class AwsTinyLlamaClient:
     def stop(self) -> NodePhase:
         with self._translated():
             return self._api.stop().node
+
+    def wake(self, idle_minutes: int) -> NodePhase:
+        with self._translated():
+            status = self._api.status()
+            if status.hold is not None:
+                # Typing is no prompt: the owner's Stop GPU (or the budget's hold) stays in
+                # force, where the owner's POST /wake would lift a manual hold (ADR 0029).
+                return status.node
+            return self._api.wake(idle_minutes).node
 
     def cost(self) -> CostView:
         with self._translated():

@@ -2,7 +2,7 @@
 
 The seed's dual-backend rule: the window behaves the same whichever backend answers, so
 everything backend-specific stays behind this Protocol. A capability a backend lacks is
-declared (`can_stop`, `has_cost`) and the window shows it as such, never faked.
+declared (`can_stop`, `has_cost`, `can_wake`) and the window shows it as such, never faked.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class BackendClient(Protocol):
     name: str
     can_stop: bool
     has_cost: bool
+    can_wake: bool  # POST /wake: start the node ahead of a prompt (ADR 0029)
 
     def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
         """Hand the conversation over. `key` is the same for every retry of one send."""
@@ -68,6 +69,12 @@ class BackendClient(Protocol):
 
     def stop(self) -> NodePhase:
         """Stop the GPU node now; the node's phase afterwards. NotSupported if none."""
+        ...
+
+    def wake(self, idle_minutes: int) -> NodePhase:
+        """Start the GPU node ahead of a prompt; it stays up `idle_minutes` if none comes.
+        A hold on the node is left alone (typing is no prompt). The node's phase
+        afterwards. NotSupported if none."""
         ...
 
     def cost(self) -> CostView:

@@ -21,6 +21,7 @@ class BackendEntry:
     can_stop: bool
     has_cost: bool
     build: Callable[[], BackendClient]
+    can_wake: bool = False
 
 
 class BackendRegistry:

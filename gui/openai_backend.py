@@ -45,6 +45,7 @@ class OpenAiApiClient:
     name = OPENAI
     can_stop = False
     has_cost = False
+    can_wake = False
 
     def __init__(
         self,
@@ -92,6 +93,9 @@ class OpenAiApiClient:
 
     def stop(self) -> NodePhase:
         raise NotSupported(self.name, "there is no GPU node to stop")
+
+    def wake(self, idle_minutes: int) -> NodePhase:
+        raise NotSupported(self.name, "there is no GPU node to wake")
 
     def cost(self) -> CostView:
         raise NotSupported(self.name, "no cost figure (the OpenAI bill is not visible here)")

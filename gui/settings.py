@@ -30,6 +30,9 @@ class GuiSettings:
     # [gui]
     backend: str = AWS_TINYLLAMA
     idle_minutes: int = DEFAULT_IDLE_MINUTES
+    # Start the GPU node when typing begins (POST /wake, ADR 0029): each wake no prompt
+    # follows costs boot + idle minutes of GPU (`tlfif cost` says how much).
+    wake_ahead: bool = True
     # [aws]: the stack profile (`make up` writes `local`); the rest override it for a
     # deployed stack: endpoint = its api_url, hosted_ui + client_id = the desktop client.
     profile: str = DEFAULT_PROFILE
@@ -44,11 +47,12 @@ class GuiSettings:
 
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "gui": ("backend", "idle_minutes"),
+    "gui": ("backend", "idle_minutes", "wake_ahead"),
     "aws": ("profile", "endpoint", "hosted_ui", "client_id", "callback_port"),
     "openai": ("base_url", "model", "api_key"),
 }
 INTEGER_KEYS = frozenset({"idle_minutes", "callback_port"})
+BOOLEAN_KEYS = frozenset({"wake_ahead"})
 
 
 class SettingsFile:
@@ -63,7 +67,7 @@ class SettingsFile:
             parser.read(self.path, encoding="utf-8")
         except configparser.Error as exc:
             raise ConfigError(f"{self.path} is not an ini file: {exc}") from None
-        found: dict[str, str | int] = {}
+        found: dict[str, str | int | bool] = {}
         for section, keys in SECTIONS.items():
             if not parser.has_section(section):
                 continue
@@ -88,7 +92,14 @@ class SettingsFile:
         restrict_to_owner(tmp)
         os.replace(tmp, self.path)
 
-    def _parse(self, section: str, key: str, value: str) -> str | int:
+    def _parse(self, section: str, key: str, value: str) -> str | int | bool:
+        if key in BOOLEAN_KEYS:
+            try:
+                return configparser.ConfigParser.BOOLEAN_STATES[value.lower()]
+            except KeyError:
+                raise ConfigError(
+                    f"{self.path}: [{section}] {key} = {value!r}; true or false"
+                ) from None
         if key not in INTEGER_KEYS:
             return value
         try:

@@ -29,6 +29,8 @@ class MainWindow:
     def __init__(self, root: tk.Tk, backend_names: list[str], backend: str, idle: int) -> None:
         self.root = root
         self.on_send: Callable[[str], bool] = lambda text: False
+        # Any key in the PromptBox: a prompt is coming (wake-ahead, gui/wake_ahead.py).
+        self.on_typing: Callable[[], None] = lambda: None
         self.on_stop: Callable[[], None] = lambda: None
         self.on_new_chat: Callable[[], None] = lambda: None
         self.on_backend: Callable[[str], None] = lambda name: None
@@ -137,6 +139,8 @@ class MainWindow:
         self.phase_label.pack(side="left", padx=(8, 8), fill="x", expand=True)
 
     def _keys(self) -> None:
+        # No "break": the key still types; the wake it may ask for runs off the Tk thread.
+        self.prompt.bind("<Key>", lambda e: self.on_typing())
         for sequence in send_shortcuts():
             # "break": Ctrl+Enter sends instead of adding a line to the prompt.
             self.prompt.bind(sequence, _breaking(self._send))

@@ -14,7 +14,19 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from router import api_keys, budget, chat_page, cost, events, health, infer, node, result
+from router import (
+    api_keys,
+    budget,
+    cancel,
+    chat_page,
+    cost,
+    events,
+    health,
+    infer,
+    node,
+    result,
+    wake,
+)
 from router.cors import Cors
 from router.deps import RouterDeps, open_services
 from router.errors import on_http_error, on_tlfif_error
@@ -29,7 +41,9 @@ ROUTES = [
     Route("/infer", infer.infer, methods=["POST"]),
     Route("/result/{id}", result.result, methods=["GET"]),
     Route("/result/{id}/events", events.events, methods=["GET"]),
+    Route("/cancel/{id}", cancel.cancel, methods=["POST"]),
     Route("/stop", node.stop, methods=["POST"]),
+    Route("/wake", wake.wake, methods=["POST"]),
     Route("/status", node.status, methods=["GET"]),
     Route("/cost", cost.cost, methods=["GET"]),
     Route("/budget/resume", budget.resume, methods=["POST"]),

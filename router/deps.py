@@ -29,8 +29,8 @@ from tlfif.settings import CommonSettings, RouterSettings
 from tlfif.throttle import Limit, Throttle
 from tlfif.wake import NodeWaker
 
-# POST /infer, POST /stop and the key routes' POST and DELETE share the write limits; every
-# other authenticated route is a read.
+# POST /infer, POST /stop, POST /wake and the key routes' POST and DELETE share the write
+# limits; every other authenticated route is a read.
 WRITE_METHODS = frozenset({"POST", "DELETE"})
 
 

@@ -102,6 +102,8 @@ async def _wake_for_new_job(found: Services, enqueued: Enqueued, *, by_owner: bo
     try:
         # Sampled as each job joins, so the metric shows the backlog a cold start builds.
         found.metrics.count("QueueDepth", enqueued.depth)
+        if enqueued.followed_wake:
+            found.metrics.count("WakesFollowed")  # the prompt a POST /wake foretold
         view = enqueued.node
         if by_owner and (view is None or view.hold == "manual"):
             await found.registry.clear_manual_hold()

@@ -37,8 +37,9 @@ def infer_request(body: dict[str, Any]) -> InferRequest:
         raise invalid_input(exc, body) from None
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, refused (400 naming "body") past the size and depth caps."""
+async def json_body(request: Request, *, empty_is_object: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, refused (400 naming "body") past the size and depth caps.
+    `empty_is_object`: no body at all reads as {} (a route whose every field is optional)."""
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
@@ -48,6 +49,8 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise InvalidInput(
             f"body nests arrays and objects deeper than {MAX_BODY_DEPTH} levels", field="body"
         )
+    if empty_is_object and not raw.strip():
+        return {}
     try:
         body = json.loads(raw)
     except ValueError:

@@ -243,6 +243,14 @@ class Accepted(BaseModel):
     hold: Literal["manual"] | None = None
 
 
+class Cancelling(BaseModel):
+    """202 body of POST /cancel/{id} for a running job whose node has not answered yet: it
+    stops at its next tokens, and its reply says "cancelled" with the text so far."""
+
+    status: Literal["cancelling"]
+    id: str
+
+
 class Pending(BaseModel):
     """202 body of GET /result/{id} while the job waits or runs."""
 
@@ -283,6 +291,36 @@ class Stopping(BaseModel):
 
     status: Literal["stopping"]
     node: NodePhase
+
+
+class WakeRequest(BaseModel):
+    """Body of POST /wake (an empty body is {}): the idle minutes that apply if no prompt
+    comes, as a job's `idle` (ADR 0029)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idle: Annotated[int, Field(ge=1, le=30)] = DEFAULT_IDLE_MINUTES
+
+
+class Woken(BaseModel):
+    """200 body of POST /wake: the node's phase after the wake, the idle minutes that now
+    apply, and, as in POST /infer's 202, why the node could not be started."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    node: NodePhase
+    idle: int
+    eta: int
+    started: bool = False  # this wake sent StartInstances
+    node_error: str | None = None
+
+
+class WakeNote(BaseModel):
+    """Kept under {tlfif}:wake while a wake is of use (boot + its idle minutes): the
+    watcher's idle timer applies its minutes once, as it does a finished job's."""
+
+    idle: Annotated[int, Field(ge=1, le=30)]
+    ts_ms: int
 
 
 class BudgetResumed(BaseModel):

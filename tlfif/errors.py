@@ -67,6 +67,12 @@ class KeyExists(TlfifError):
     status, code = 409, "key_exists"
 
 
+class AlreadyAnswered(TlfifError):
+    """A cancel of a job whose reply is written already: the reply stands (write-once)."""
+
+    status, code = 409, "already_answered"
+
+
 class ModelNotFound(TlfifError):
     """A /v1 request names a model the node does not serve."""
 
@@ -110,6 +116,13 @@ class NodeHeld(TlfifError):
     queued, and waits for the owner, longer than any client retries."""
 
     status, code, retry_after = 503, "node_held", 60
+
+
+class WakeHeld(TlfifError):
+    """POST /wake by anyone but the owner while the owner's manual hold keeps the node
+    stopped: only the owner lifts it (ADR 0029)."""
+
+    status, code = 409, "manual_hold"
 
 
 class ReplyFailed(TlfifError):

@@ -18,6 +18,8 @@ HOLD = f"{TAG}:hold"
 START_LOCK = f"{TAG}:lock:start"
 EC2_STATE = f"{TAG}:ec2state"
 START_ERROR = f"{TAG}:start_error"
+# The latest wake-ahead (POST /wake): its idle minutes, for the watcher's idle timer.
+WAKE = f"{TAG}:wake"
 # Cost and the scheduled check (tlfif/spend.py, tlfif/uptime.py, tlfif/idle_net.py).
 COST = f"{TAG}:cost"  # the billed month-to-date figure GET /cost reads
 COST_EXPLORER_SLOT = f"{TAG}:cost:explorer"  # exists while a Cost Explorer call is not due
@@ -44,9 +46,21 @@ def done(job_id: str) -> str:
     return f"{TAG}:done:{job_id}"
 
 
+def cancel(job_id: str) -> str:
+    """Exists once the job's submitter asked to cancel it (lua/cancel.lua): a node reads it
+    at claim and between tokens."""
+    return f"{TAG}:cancel:{job_id}"
+
+
 def tokens(job_id: str) -> str:
     """The job's text while it is generated (a stream; tlfif/tokens.py)."""
     return f"{TAG}:tokens:{job_id}"
+
+
+def streams(job_id: str) -> str:
+    """How many /v1 streams followed the job: a disconnected one cancels it only if no
+    retry opened another within the grace (router/v1/stream.py)."""
+    return f"{TAG}:streams:{job_id}"
 
 
 def inflight(node: str) -> str:
@@ -66,6 +80,12 @@ def idempotency(sub: str, key: str) -> str:
 
 def user_pending(sub: str) -> str:
     return f"{TAG}:userpending:{sub}"
+
+
+def woken(sub: str) -> str:
+    """Exists for a wake's idle period after `sub` woke the node: the prompt that follows
+    consumes it (the WakesFollowed metric)."""
+    return f"{TAG}:woken:{sub}"
 
 
 def throttle(sub: str, bucket: str) -> str:

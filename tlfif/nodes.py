@@ -12,7 +12,15 @@ from typing import Any
 from pydantic import BaseModel, field_validator
 
 from tlfif import keys
-from tlfif.contracts import FailureKind, HeartbeatState, HoldKind, NodeFailure, NodePhase, now_ms
+from tlfif.contracts import (
+    FailureKind,
+    HeartbeatState,
+    HoldKind,
+    NodeFailure,
+    NodePhase,
+    WakeNote,
+    now_ms,
+)
 from tlfif.ports import InstanceState
 from tlfif.redis_conn import RedisClient, load_script, queue_errors
 
@@ -103,7 +111,9 @@ class NodeRegistry:
         *,
         idle_seconds: float | None = None,
         idle_since_ms: int | None = None,
-    ) -> None:
+    ) -> WakeNote | None:
+        """Write the heartbeat; answers the latest wake-ahead's note, read in the same round
+        trip (the watcher's idle timer applies each note once, ADR 0029)."""
         beat = Heartbeat(
             node=node,
             state=state,
@@ -116,7 +126,9 @@ class NodeRegistry:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.set(keys.node(node), beat.model_dump_json(), px=int(ttl_seconds * 1000))
                 pipe.sadd(keys.NODES, node)
-                await pipe.execute()
+                pipe.get(keys.WAKE)
+                *_, note = await pipe.execute()
+        return parse_wake_note(note)
 
     async def view(self) -> NodeView:
         """Hold, heartbeats and cached EC2 state in one round trip (lua/view.lua)."""
@@ -125,6 +137,18 @@ class NodeRegistry:
                 keys=[keys.NODES, keys.HOLD, keys.EC2_STATE], args=[keys.node("")]
             )
         return NodeView.parse(hold, ec2_state, beats)
+
+    async def note_wake(self, sub: str, note: WakeNote, ttl_seconds: int) -> None:
+        """A wake-ahead, kept `ttl_seconds` (its boot and idle minutes): its note for the
+        watcher, and `sub`'s marker that the prompt which follows consumes (enqueue.lua)."""
+        with queue_errors():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(keys.WAKE, note.model_dump_json(), ex=ttl_seconds)
+                pipe.set(keys.woken(sub), str(note.ts_ms), ex=ttl_seconds)
+                await pipe.execute()
+
+    async def wake_note(self) -> WakeNote | None:
+        return parse_wake_note(await self._read(keys.WAKE))
 
     async def heartbeats(self) -> list[Heartbeat]:
         return (await self.view()).beats
@@ -200,3 +224,13 @@ class NodeRegistry:
     async def _delete(self, key: str) -> None:
         with queue_errors():
             await self.redis.delete(key)
+
+
+def parse_wake_note(body: Any) -> WakeNote | None:
+    """A stored wake note, or None (none, or one this version cannot read: a hint only)."""
+    if not body:
+        return None
+    try:
+        return WakeNote.model_validate_json(body)
+    except ValueError:
+        return None

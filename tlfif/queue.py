@@ -31,8 +31,9 @@ TAKE_SKIP_LIMIT = 16
 JobState = Literal["queued", "running", "done", "gone"]
 # A claimed job as its claim found it: its body; "answered" when its reply was signalled
 # already (a copy requeued while its first node answered it, an expired or a cancelled
-# job still pending: the id is dropped); "expired" when its body was gone.
-Claimed = Job | Literal["answered", "expired"]
+# job still pending: the id is dropped); "expired" when its body was gone; "cancelled"
+# when its submitter asked to cancel it before it ran (answer it so, never run it).
+Claimed = Job | Literal["answered", "expired", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Enqueued:
     created: bool
     depth: int  # jobs pending after it
     node: NodeView | None = None  # asked with with_node: read in the same round trip
+    followed_wake: bool = False  # the new job came within its sender's wake (ADR 0029)
 
 
 class JobQueue:
@@ -78,6 +80,7 @@ class JobQueue:
         self._finish = load_script(redis, "finish")
         self._requeue = load_script(redis, "requeue")
         self._release = load_script(redis, "release")
+        self._cancel = load_script(redis, "cancel")
 
     async def enqueue(
         self, job: Job, idempotency_key: str | None = None, *, with_node: bool = False
@@ -88,7 +91,7 @@ class JobQueue:
         owner = Owner(sub=job.sub, reply_key=job.reply_key, created_ms=job.created_ms)
         idem = keys.idempotency(job.sub, idempotency_key) if idempotency_key else keys.job(job.id)
         try:
-            job_id, created, depth, *node = await self._call(
+            job_id, created, depth, followed, *node = await self._call(
                 self._enqueue,
                 [
                     keys.job(job.id),
@@ -99,6 +102,7 @@ class JobQueue:
                     keys.HOLD,
                     keys.NODES,
                     keys.EC2_STATE,
+                    keys.woken(job.sub),
                 ],
                 [
                     job.model_dump_json(),
@@ -123,7 +127,13 @@ class JobQueue:
                 ) from exc
             raise
         view = NodeView.parse(node[0], node[1], node[2:]) if with_node else None
-        return Enqueued(id=str(job_id), created=bool(int(created)), depth=int(depth), node=view)
+        return Enqueued(
+            id=str(job_id),
+            created=bool(int(created)),
+            depth=int(depth),
+            node=view,
+            followed_wake=bool(int(followed)),
+        )
 
     async def claim(self, node: str, timeout: float) -> Claim | None:
         """The oldest pending job, moved into `node`'s in-flight list; None if none came
@@ -132,12 +142,14 @@ class JobQueue:
         taken = await self._call(
             self._take,
             [keys.PENDING, keys.inflight(node)],
-            [keys.job(""), keys.done(""), INFLIGHT_TTL_SECONDS, TAKE_SKIP_LIMIT],
+            [keys.job(""), keys.done(""), INFLIGHT_TTL_SECONDS, TAKE_SKIP_LIMIT, keys.cancel("")],
         )
         if taken is not None:
-            job_id, body = taken
+            job_id, body, *cancelled = taken
             if not body:
                 return Claim(str(job_id), "expired")
+            if cancelled:
+                return Claim(str(job_id), "cancelled")
             try:
                 return Claim(str(job_id), Job.model_validate_json(body))
             except ValidationError:
@@ -169,11 +181,13 @@ class JobQueue:
         """The body of a job claim_next moved (kept alive while in flight), as Claimed."""
         body = await self._call(
             self._claim,
-            [keys.job(job_id), keys.done(job_id), keys.inflight(node)],
+            [keys.job(job_id), keys.done(job_id), keys.inflight(node), keys.cancel(job_id)],
             [INFLIGHT_TTL_SECONDS, job_id],
         )
         if body == 0:
             return "answered"
+        if body == 1:
+            return "cancelled"
         return Job.model_validate_json(body) if body else "expired"
 
     async def finish(self, node: str, job_id: str, sub: str | None) -> None:
@@ -254,6 +268,49 @@ class JobQueue:
             [keys.inflight(""), job_id],
         )
         return state
+
+    async def cancel(self, job_id: str) -> JobState:
+        """Ask to cancel a job: where it is (as state()), and, unless it is answered or
+        expired already, its cancel mark set, which a node reads at claim and between
+        tokens (lua/cancel.lua)."""
+        state: JobState = await self._call(
+            self._cancel,
+            [keys.done(job_id), keys.job(job_id), keys.NODES, keys.cancel(job_id)],
+            [keys.inflight(""), job_id, INFLIGHT_TTL_SECONDS],
+        )
+        return state
+
+    async def stream_opened(self, job_id: str) -> int:
+        """Count one more stream following the job; returns the count."""
+        key = keys.streams(job_id)
+        with queue_errors():
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, INFLIGHT_TTL_SECONDS)
+                opened, _ = await pipe.execute()
+        return int(opened)
+
+    async def streams_opened(self, job_id: str) -> int:
+        """How many streams followed the job (stream_opened)."""
+        with queue_errors():
+            return int(await self.redis.get(keys.streams(job_id)) or 0)
+
+    async def cancel_asked(self, job_id: str) -> bool:
+        """Whether the job's submitter asked to cancel it."""
+        with queue_errors():
+            return bool(await self.redis.exists(keys.cancel(job_id)))
+
+    async def retire(self, job_id: str, sub: str) -> None:
+        """A job answered while still queued (cancelled): signal it and forget its body.
+        Its id stays in the pending list, where the signal is its tombstone: a node drops
+        it at claim in O(1), and nothing scans the list (ADR 0025)."""
+        with queue_errors():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(keys.done(job_id), "1")
+                pipe.expire(keys.done(job_id), OWNER_TTL_SECONDS)
+                pipe.delete(keys.job(job_id))
+                pipe.zrem(keys.user_pending(sub), job_id)
+                await pipe.execute()
 
     async def signal_done(self, job_id: str) -> None:
         """Tell every waiter the reply of a job no node holds is written (it expired while

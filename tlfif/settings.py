@@ -96,11 +96,18 @@ class RouterSettings(StrictSettings):
     # reply comes; then 503 with Retry-After, and the client's retry resumes the same job
     # (ADR 0024). API Gateway ends every request at 30 s: keep 25 where it fronts the router.
     v1_wait_seconds: Annotated[float, Field(gt=0, le=600)] = 25.0
+    # POST /cancel/{id} of a running job waits this long for its node to stop it (the node
+    # looks between tokens, every 50 ms) and answers the cancelled reply; past it, 202
+    # "cancelling" (a node that lost its engine stops the job once it runs again).
+    cancel_wait_seconds: Annotated[float, Field(ge=0, le=20)] = 5.0
     # A `stream: true` request's longest life: through a cold start (kept open by SSE
     # comments) and the whole generation.
     v1_stream_seconds: Annotated[float, Field(gt=0, le=3600)] = 600.0
     # How long a stream may stay silent (the node starting) before an SSE comment is sent.
     v1_keep_alive_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # A `stream: true` client that goes away before [DONE] cancels its job unless a retry
+    # of the request (ADR 0024's table) opens a stream on it within this many seconds.
+    v1_disconnect_grace_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     # False where the transport buffers the response (Lambda behind API Gateway): a streamed
     # request is then answered as a held one, its events sent at once.
     v1_stream_live: bool = True

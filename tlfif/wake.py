@@ -14,10 +14,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tlfif.contracts import NodePhase
-from tlfif.errors import BudgetHold, NodeControlError, NodeStartRefused
+from tlfif.contracts import NodePhase, WakeNote, now_ms
+from tlfif.errors import BudgetHold, NodeControlError, NodeStartRefused, WakeHeld
 from tlfif.nodes import NodeRegistry, NodeView, node_phase
 from tlfif.ports import InstanceState, Metrics, NodeControl
+from tlfif.queue import BUDGET_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,36 @@ class NodeWaker:
         if started:
             await self.registry.clear_start_error()
         return Wake(node_phase(await self.registry.heartbeats(), state), started=started)
+
+    async def wake_ahead(
+        self, sub: str, idle_minutes: int, *, by_owner: bool, cold_eta_seconds: int
+    ) -> Wake:
+        """POST /wake: start the node for a prompt `sub` is about to send (ADR 0029).
+
+        Refused under the budget hold as a prompt is (BudgetHold, the same words), and
+        under the manual hold for anyone but the owner (WakeHeld), whose wake lifts it.
+        The note tells the watcher the wake's idle minutes; it and `sub`'s marker (which
+        the next prompt consumes, for WakesFollowed) last the boot and those minutes. A
+        node whose engine failed stays stopped: a hint is not worth another failed boot,
+        the prompt that follows starts it (ensure_awake).
+        """
+        view = await self.registry.view()
+        if view.hold == "budget":
+            raise BudgetHold(BUDGET_MESSAGE)
+        lifted = False
+        if view.hold == "manual":
+            if not by_owner:
+                raise WakeHeld(
+                    "the owner's manual hold keeps the node stopped: only the owner may wake "
+                    "it (a prompt you send is queued for the owner's next one)"
+                )
+            await self.registry.clear_manual_hold()
+            lifted = True
+        boot = 0 if view.phase == "ready" else cold_eta_seconds
+        note = WakeNote(idle=idle_minutes, ts_ms=now_ms())
+        await self.registry.note_wake(sub, note, boot + idle_minutes * 60)
+        self.metrics.count("Wakes")
+        return await self.ensure_awake(view=None if lifted else view)
 
     async def stop(self) -> InstanceState:
         """Stop the node now and set the manual hold, so polls do not restart it."""

@@ -285,6 +285,25 @@ def seed_lines(usage: Usage) -> list[Line]:
 
 
 @dataclass(frozen=True)
+class UnusedWake:
+    """What one wake-ahead (POST /wake) costs when no prompt follows it: the node up for
+    its boot and the wake's idle minutes, at the node's per-hour meters (ADR 0029)."""
+
+    node_minutes: float
+    eur: float
+
+
+def unused_wake(d: Deployment, prices: PriceTable, idle_minutes: float) -> UnusedWake:
+    """Boot + idle minutes of the GPU and of its public IPv4 (billed only while it runs).
+    A figure beside the bill, not in it: how many wakes go unused is the WakesFollowed
+    metric's to tell, and a wake a prompt follows costs nothing a prompt would not."""
+    minutes = BOOT_MINUTES + idle_minutes
+    gpu_usd = prices.usd(f"ec2.{d.node_instance_type}.hour")
+    hourly_usd = gpu_usd + prices.usd("vpc.public_ipv4.hour")
+    return UnusedWake(minutes, minutes / 60 * hourly_usd / prices.usd_per_eur)
+
+
+@dataclass(frozen=True)
 class CostedLine:
     resource: str
     meter: str | None

@@ -15,10 +15,12 @@ from tlfif_cli.bill_model import (
     Deployment,
     Estimate,
     PriceTable,
+    UnusedWake,
     Usage,
     estimate,
     seed_lines,
     tlfif_lines,
+    unused_wake,
 )
 
 # The goals, in EUR a month.
@@ -49,6 +51,7 @@ class CostReport:
     free_tier: bool
     ours: Estimate
     seed: Estimate
+    wake: UnusedWake
 
 
 def build_report(
@@ -69,6 +72,7 @@ def build_report(
         free_tier,
         estimate(tlfif_lines(deployment, usage), prices, usage, free_tier),
         estimate(seed_lines(usage), prices, usage, free_tier),
+        unused_wake(deployment, prices, usage.idle_minutes),
     )
 
 
@@ -101,6 +105,10 @@ def report_json(report: CostReport) -> str:
     body = _summary(report.ours, report.usage)
     body["seed_design"] = _summary(report.seed, report.usage)
     body["session_node_minutes"] = round(report.usage.node_hours * 60, 2)
+    body["unused_wake"] = {
+        "node_minutes": report.wake.node_minutes,
+        "eur": round(report.wake.eur, 4),
+    }
     body["free_tier_applied"] = report.free_tier
     body["tfvars"] = str(report.tfvars)
     body["prices"] = {
@@ -159,6 +167,12 @@ def print_report(report: CostReport, out: Console) -> None:
     out.print(
         f"Seed diagram: idle floor EUR {seed.idle_floor_eur:.2f}/month; all-in "
         f"EUR {seed.all_in_eur:.2f}/month (its KPI: <= 20)."
+    )
+    wake = report.wake
+    out.print(
+        f"Each unused wake-ahead (POST /wake with no prompt after it: boot + {u.idle_minutes:g} "
+        f"idle min = {wake.node_minutes:g} min of the node): EUR {wake.eur:.2f}; not in the "
+        "figures above (the WakesFollowed metric counts the wakes a prompt followed)."
     )
     if report.free_tier:
         out.print(

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from pydantic import ValidationError
 from rich.console import Console
 
+from tlfif.client.api import ApiClient
 from tlfif.client.config import StackConfig
+from tlfif.client.failures import describe
 from tlfif.client.phase import accepted_note, phase_of_accepted
 from tlfif.contracts import InferRequest, Reply, invalid_input
-from tlfif.errors import InvalidInput
+from tlfif.errors import AlreadyAnswered, InvalidInput, TlfifError
 from tlfif_cli.bill_model import Usage
 from tlfif_cli.bill_report import build_report, print_report, report_json
 from tlfif_cli.challenges import TerminalAnswers
@@ -24,10 +26,12 @@ from tlfif_cli.keys import cmd_keys
 from tlfif_cli.live import follow_on_terminal
 from tlfif_cli.output import (
     print_budget_resumed,
+    print_cancelled,
     print_pending,
     print_reply,
     print_status,
     print_stopping,
+    print_woken,
 )
 
 
@@ -101,12 +105,35 @@ def cmd_infer(ctx: Context) -> ExitCode:
         if note:
             ctx.err.print(note)
         first = phase_of_accepted(accepted)
-        if live:
-            reply, shown = follow_on_terminal(ctx, api, accepted.id, first, started)
-        else:
-            reply, shown = ctx.wait(api, accepted.id, first, started), ""
+        try:
+            if live:
+                reply, shown = follow_on_terminal(ctx, api, accepted.id, first, started)
+            else:
+                reply, shown = ctx.wait(api, accepted.id, first, started), ""
+        except KeyboardInterrupt:
+            return cancel_interrupted(ctx, api, accepted.id)
     elapsed = time.monotonic() - started
     return print_reply(reply, as_json=args.json, err=ctx.err, elapsed=elapsed, shown=shown)
+
+
+def cancel_interrupted(ctx: Context, api: ApiClient, job_id: str) -> ExitCode:
+    """Ctrl-C while waiting: the job is cancelled, and stderr says how that went (a second
+    Ctrl-C leaves it to go on, as main() says)."""
+    try:
+        answer = api.cancel(job_id)
+    except AlreadyAnswered:
+        said = f"job {job_id} was answered already: `tlfif result {job_id}` prints it"
+    except TlfifError as exc:
+        line = describe(exc, ctx.where()).line
+        said = f"job {job_id} goes on, the cancel failed ({line})"
+    else:
+        said = (
+            f"job {job_id} cancelled"
+            if isinstance(answer, Reply)
+            else f"job {job_id} is being cancelled"
+        )
+    ctx.err.print(f"tlfif: interrupted; {said}")
+    return ExitCode.INTERRUPTED
 
 
 def read_prompt(given: str | None, err: Console) -> str:
@@ -146,9 +173,20 @@ def cmd_result(ctx: Context) -> ExitCode:
     return print_pending(answer, as_json=ctx.args.json, out=ctx.out)
 
 
+def cmd_cancel(ctx: Context) -> ExitCode:
+    ctx.job_id = ctx.args.id
+    with ctx.client() as api:
+        return print_cancelled(api.cancel(ctx.args.id), as_json=ctx.args.json, out=ctx.out)
+
+
 def cmd_stop(ctx: Context) -> ExitCode:
     with ctx.client() as api:
         return print_stopping(api.stop(), as_json=ctx.args.json, out=ctx.out)
+
+
+def cmd_wake(ctx: Context) -> ExitCode:
+    with ctx.client() as api:
+        return print_woken(api.wake(ctx.args.idle), as_json=ctx.args.json, out=ctx.out)
 
 
 def cmd_status(ctx: Context) -> ExitCode:
@@ -190,7 +228,9 @@ COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "token": cmd_token,
     "infer": cmd_infer,
     "result": cmd_result,
+    "cancel": cmd_cancel,
     "stop": cmd_stop,
+    "wake": cmd_wake,
     "status": cmd_status,
     "budget": cmd_budget,
     "keys": cmd_keys,

@@ -14,7 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from tlfif.client.phase import DESCRIPTION, phase_of_pending
-from tlfif.contracts import BudgetResumed, NodeStatus, Pending, Reply, Stopping
+from tlfif.contracts import (
+    BudgetResumed,
+    Cancelling,
+    NodeStatus,
+    Pending,
+    Reply,
+    Stopping,
+    Woken,
+)
 from tlfif_cli.errors import ExitCode
 
 HOLD_MEANING = {
@@ -101,6 +109,17 @@ def print_pending(pending: Pending, *, as_json: bool, out: Console) -> ExitCode:
     return ExitCode.OK
 
 
+def print_cancelled(answer: Reply | Cancelling, *, as_json: bool, out: Console) -> ExitCode:
+    if as_json:
+        write_json(answer)
+    elif isinstance(answer, Cancelling):
+        out.print(f"{answer.id}: cancelling (its node stops it at its next tokens)")
+    else:
+        came = f", after {answer.usage.completion_tokens} tokens" if answer.text else ""
+        out.print(f"{answer.id}: cancelled{came}")
+    return ExitCode.OK
+
+
 def print_stopping(stopping: Stopping, *, as_json: bool, out: Console) -> ExitCode:
     if as_json:
         write_json(stopping)
@@ -109,6 +128,22 @@ def print_stopping(stopping: Stopping, *, as_json: bool, out: Console) -> ExitCo
             f"node {stopping.node}: stop requested, manual hold set "
             "(polls will not restart it; the next `tlfif infer` will)"
         )
+    return ExitCode.OK
+
+
+def print_woken(woken: Woken, *, as_json: bool, out: Console) -> ExitCode:
+    if as_json:
+        write_json(woken)
+        return ExitCode.OK
+    if woken.node == "ready":
+        what = "ready"
+    elif woken.node_error:
+        what = f"not started: {woken.node_error}"
+    elif woken.node in ("stopped", "stopping"):
+        what = "not started (the next `tlfif infer` starts it)"
+    else:
+        what = f"{woken.node}, ready in about {woken.eta} s"
+    out.print(f"node {what}; it stops after {woken.idle} idle min if no prompt comes")
     return ExitCode.OK
 
 

@@ -71,6 +71,16 @@ def build_parser() -> Parser:
     result.add_argument("--wait", action="store_true", help="wait until the reply exists")
     result.add_argument("--json", action="store_true", help="print JSON only")
 
+    cancel = commands.add_parser("cancel", help="stop a job: its reply says cancelled")
+    cancel.add_argument("id", help="the job id (`tlfif status` lists your pending jobs)")
+    cancel.add_argument("--json", action="store_true", help="print JSON only")
+
+    wake = commands.add_parser("wake", help="start the node ahead of a prompt (queues nothing)")
+    wake.add_argument(
+        "--idle", type=bounded(int, 1, 30), help="idle minutes if no prompt comes (default 5)"
+    )
+    wake.add_argument("--json", action="store_true", help="print JSON only")
+
     for name, text in (("stop", "stop the node now"), ("status", "node, queue and your jobs")):
         command = commands.add_parser(name, help=text)
         command.add_argument("--json", action="store_true", help="print JSON only")

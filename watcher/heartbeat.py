@@ -1,5 +1,6 @@
 """The node's heartbeat in Redis: what the router reads to know the node is loading, ready,
-restarting its engine or stopping, without any AWS call.
+restarting its engine or stopping, without any AWS call. The beat's round trip also reads
+the latest wake-ahead's note, which the idle timer applies (ADR 0029).
 
 Each beat lives 3 x the interval, so one lost beat does not make a live node look dead,
 while a dead node's jobs are requeued within a few intervals.
@@ -77,7 +78,7 @@ class HeartbeatLoop:
         async with self._lock:
             try:
                 idle_seconds, idle_since_ms = self._idle_window()
-                await self.registry.beat(
+                note = await self.registry.beat(
                     self.node,
                     self._state,
                     self.ttl_seconds,
@@ -89,6 +90,9 @@ class HeartbeatLoop:
                 self.health.failed(exc, self.interval_seconds)
                 return False
         self.health.answered()
+        if note is not None:
+            age_seconds = max(0.0, (now_ms() - note.ts_ms) / 1000)
+            self.idle.woken(note.ts_ms, note.idle, age_seconds)
         return True
 
     def _idle_window(self) -> tuple[float | None, int | None]:

@@ -1,7 +1,8 @@
 """The node's idle timer: when it expires, the watcher asks the stop script to stop the node.
 
 Pure logic over an injected clock. It starts when the node is ready, restarts when a job
-finishes, and never expires while a job is in flight; the stop script checks the pending
+finishes or a wake-ahead comes (POST /wake, ADR 0029), and never expires while a job is in
+flight; the stop script checks the pending
 queue itself, since a job may be queued that this node has not claimed yet.
 """
 
@@ -32,7 +33,9 @@ class IdleTimer:
         self._clock = clock
         self._window = self._capped(default_idle_seconds)
         self._ready = False
+        self._ready_at = 0.0
         self._deadline = 0.0
+        self._wake_seen_ms = 0  # the latest wake note applied (its ts_ms)
         self._active = 0
         self._frozen = False
         self._changed = asyncio.Event()
@@ -50,7 +53,8 @@ class IdleTimer:
         """The engine answers: start counting. Calling it again changes nothing."""
         if not self._ready:
             self._ready = True
-            self._deadline = self._clock() + self._window
+            self._ready_at = self._clock()
+            self._deadline = self._ready_at + self._window
             self._changed.set()
 
     def job_started(self) -> None:
@@ -65,6 +69,18 @@ class IdleTimer:
         self._active -= 1
         self._window = self._capped(idle_minutes * 60)
         self.restart()
+
+    def woken(self, wake_ms: int, idle_minutes: int, age_seconds: float) -> None:
+        """A wake-ahead sent `age_seconds` ago (its note's ts_ms is `wake_ms`; a note seen
+        before changes nothing): its minutes become the window, counted from the wake, or
+        from ready when the wake is what booted the node. As with jobs, the latest wins."""
+        if wake_ms <= self._wake_seen_ms:
+            return
+        self._wake_seen_ms = wake_ms
+        self._window = self._capped(idle_minutes * 60)
+        if self._ready:
+            self._deadline = max(self._ready_at, self._clock() - age_seconds) + self._window
+        self._changed.set()
 
     def restart(self) -> None:
         """Count the current window again from now, e.g. after the stop script declined

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from tlfif.contracts import now_ms
 from tlfif.errors import NodeControlError, QueueUnavailable
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, SelfStop
@@ -69,6 +70,9 @@ class IdleStopper:
         if not self.idle.expired():
             return False  # a claim under way took a job while the gate was pausing
         try:
+            # A wake-ahead since the last beat: the user is about to send (ADR 0029).
+            if await self._woken_meanwhile():
+                return False
             allowed = await self._stop_script()
         except QueueUnavailable as exc:
             delay = self.backoff.next_delay()
@@ -82,6 +86,12 @@ class IdleStopper:
             self.idle.restart()
             return False
         return await self._stop_self()
+
+    async def _woken_meanwhile(self) -> bool:
+        note = await self.registry.wake_note()
+        if note is not None:
+            self.idle.woken(note.ts_ms, note.idle, max(0.0, (now_ms() - note.ts_ms) / 1000))
+        return not self.idle.expired()
 
     async def _stop_script(self) -> bool:
         node = self.heartbeat.node

@@ -1,7 +1,8 @@
 // The TL-FIF chat page: sign in (Cognito's hosted UI with PKCE where deployed, the local
 // stack's demo user by itself, else a pasted access token), then talk to the router's
 // POST /v1/chat/completions, streamed, keeping the conversation in the page; the node's
-// phase while it starts, Stop GPU for the deployment's owner, the idle minutes.
+// phase while it starts, Stop GPU for the deployment's owner, the idle minutes, and the
+// node woken when the prompt box gets focus (wake-ahead, POST /wake, ADR 0029).
 //
 // Plain script, no build step and no third-party code: the page works offline, under a
 // Content-Security-Policy that allows this origin's own files only, and the one sign-in
@@ -34,6 +35,9 @@
   // While a prompt waits for its first text, GET /status says what the node is doing.
   const PHASE_POLL_MS = 2000;
   const DEFAULT_IDLE_MINUTES = 5; // the router's default (tlfif/contracts.py)
+  // Wake-ahead is on unless this holds "off": `?wake=off` sets it, `?wake=on` clears it. A
+  // choice, not a credential, so localStorage: it stays for every visit of this browser.
+  const WAKE_KEY = "tlfif.wake";
   // The words the CLI and the window use for a waiting prompt (tlfif/client/phase.py),
   // by the node's phase; a ready node is generating it.
   const WAITING_WORDS = {
@@ -59,6 +63,8 @@
   const byId = (id) => document.getElementById(id);
   const encoder = new TextEncoder();
   const state = { model: null, messages: [], busy: false, streamRefused: false, owner: false };
+  // When the node was last woken or answered (ms), and whether a wake is on its way.
+  const wake = { upSince: -Infinity, pending: false };
   // How to sign in, as the router said (router/chat_page.py's SignIn).
   const signInWith = JSON.parse(
     document.querySelector('meta[name="tlfif-sign-in"]')?.content || "{}",
@@ -155,6 +161,32 @@
     );
     if (!response.ok) throw await errorOf(response);
     return response.json();
+  }
+
+  // Wake-ahead: the prompt box got focus, so a prompt is likely coming; start the node
+  // now and the cold start runs while the user types. At most once per idle period (a
+  // wake, or a reply, keeps the node up that long), never while a prompt is on its way,
+  // and never past a hold: a focus is no prompt, so the owner's Stop GPU stays in force
+  // (GET /status first). A hint: whatever fails is only logged, and typing never waits.
+  async function wakeAhead() {
+    if (localStorage.getItem(WAKE_KEY) === "off" || state.busy || wake.pending) return;
+    if (Date.now() - wake.upSince < idleMinutes() * 60000) return;
+    wake.pending = true;
+    try {
+      const status = await refreshNode();
+      if (!status || status.hold) return;
+      wake.upSince = Date.now();
+      const body = JSON.stringify({ idle: idleMinutes() });
+      const headers = authorised({ "Content-Type": "application/json" });
+      const response = await withToken(() => send("wake", { method: "POST", headers, body }));
+      if (!response.ok) return console.debug("wake-ahead refused", response.status);
+      const woken = await response.json();
+      byId("node").textContent = NODE_WORDS[woken.node] ?? woken.node;
+    } catch (error) {
+      console.debug("wake-ahead failed", error.message);
+    } finally {
+      wake.pending = false;
+    }
   }
 
   // One reply for `messages`: streamed where the router streams, else the whole reply at
@@ -633,6 +665,7 @@
     } finally {
       progress.stop();
       setBusy(false);
+      wake.upSince = Date.now(); // the node stays up an idle period after a reply
     }
     refreshNode();
   }
@@ -724,6 +757,7 @@
     });
     byId("sign-in-start").addEventListener("click", signInWithAccount);
     byId("prompt-form").addEventListener("submit", onPrompt);
+    byId("prompt").addEventListener("focus", wakeAhead);
     byId("prompt").addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         byId("prompt-form").requestSubmit();
@@ -733,6 +767,8 @@
     byId("stop-gpu").addEventListener("click", onStop);
     byId("new-chat").addEventListener("click", newChat);
     const query = new URLSearchParams(location.search);
+    if (query.get("wake") === "off") localStorage.setItem(WAKE_KEY, "off");
+    if (query.get("wake") === "on") localStorage.removeItem(WAKE_KEY);
     if (mode === "hosted-ui" && (query.has("code") || query.has("error"))) {
       try {
         await finishHostedUi(query);

@@ -170,10 +170,14 @@ class BackendDouble:
     name: str = AWS_TINYLLAMA
     can_stop: bool = True
     has_cost: bool = True
+    can_wake: bool = True
     sends: list[Ticket | Exception] = field(default_factory=list)
     responses: list[Answer | Waiting | Exception] = field(default_factory=list)
     stops: list[NodePhase | Exception] = field(default_factory=list)
     costs: list[CostView | Exception] = field(default_factory=list)
+    # What each wake answers (an Exception is raised); the idle minutes of each wake asked.
+    woken: list[NodePhase | Exception] = field(default_factory=list)
+    wakes: list[int] = field(default_factory=list)
     node: NodePhase = "stopped"
     sent: list[tuple[list[Message], int, str]] = field(default_factory=list)
     waits: list[int] = field(default_factory=list)
@@ -197,6 +201,11 @@ class BackendDouble:
 
     def stop(self) -> NodePhase:
         self.node = _next(self.stops) if self.stops else "stopping"
+        return self.node
+
+    def wake(self, idle_minutes: int) -> NodePhase:
+        self.wakes.append(idle_minutes)
+        self.node = _next(self.woken) if self.woken else "starting"
         return self.node
 
     def cost(self) -> CostView:

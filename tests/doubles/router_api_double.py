@@ -22,6 +22,8 @@ from tlfif.contracts import (
     ReplyErrorCode,
     ReplyStatus,
     Usage,
+    WakeRequest,
+    Woken,
 )
 
 PendingStatus = Literal["queued", "running"]
@@ -65,6 +67,7 @@ class RouterApiDouble:
     accepted_status: Literal["queued", "starting"] = "starting"
     node_error: str | None = None
     reply_status: ReplyStatus = "done"
+    owner: bool = False  # GET /status: whether the caller owns the deployment
     reply_text: str = "A reply from the router double."
     reply_error: str | None = None
     reply_error_code: ReplyErrorCode | None = None
@@ -97,9 +100,13 @@ class RouterApiDouble:
             return self._infer(request)
         if request.method == "GET" and request.url.path.startswith("/result/"):
             return self._result(request.url.path.removeprefix("/result/"))
+        if request.method == "POST" and request.url.path.startswith("/cancel/"):
+            return self._cancel(request.url.path.removeprefix("/cancel/"))
         if route == "POST /stop":
             self.node, self.hold = "stopping", "manual"
             return httpx.Response(200, json={"status": "stopping", "node": self.node})
+        if route == "POST /wake":
+            return self._wake(request)
         if route == "GET /status":
             return httpx.Response(200, json=self._status())
         return error_response(404, "not_found", "no such route")
@@ -138,6 +145,14 @@ class RouterApiDouble:
         )
         return httpx.Response(202, json=accepted.model_dump(mode="json", exclude_none=True))
 
+    def _wake(self, request: httpx.Request) -> httpx.Response:
+        asked = WakeRequest.model_validate_json(request.content or b"{}")
+        started = self.node == "stopped"
+        if started:
+            self.node = "starting"
+        woken = Woken(node=self.node, idle=asked.idle, eta=90, started=started)
+        return httpx.Response(200, json=woken.model_dump(mode="json", exclude_none=True))
+
     def _result(self, job_id: str) -> httpx.Response:
         job = self.jobs.get(job_id)
         if job is None:
@@ -148,6 +163,19 @@ class RouterApiDouble:
             return httpx.Response(
                 202, json=Pending(status=status, id=job_id, node=node).model_dump(mode="json")
             )
+        return httpx.Response(200, json=job.reply.model_dump(mode="json"))
+
+    def _cancel(self, job_id: str) -> httpx.Response:
+        """A job still in its phases is cancelled (its reply says so); one past them was
+        answered already: 409, as the router says it."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            return error_response(404, "not_found", "no job with this id was submitted by you")
+        if not job.phases:
+            said = f'the job is answered already: its reply says "{job.reply.status}"'
+            return error_response(409, "already_answered", said)
+        job.phases.clear()
+        job.reply = Reply(id=job_id, status="cancelled", error="cancelled by its submitter")
         return httpx.Response(200, json=job.reply.model_dump(mode="json"))
 
     def _reply(self, job_id: str) -> Reply:
@@ -179,4 +207,5 @@ class RouterApiDouble:
             "pending": pending,
             "hold": self.hold,
             "start_error": start_error,
+            "owner": self.owner,
         }

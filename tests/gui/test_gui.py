@@ -236,3 +236,25 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 def _read(path: Path) -> str:
     return path.read_text("utf-8") if path.exists() else ""
+
+
+def test_typing_wakes_the_node_once_per_idle_period(stack: Stack, start_gui: Any) -> None:
+    """The first keys wake the node (POST /wake, ADR 0029); the rest of the prompt, the
+    send and the next prompt typed after the reply, within the idle period, wake nothing."""
+    stack.router.phases = []  # the reply at the first poll: this test is about the wake
+    app: GuiProcess = start_gui()
+    app.window.focus()
+    app.window.type("Why is")
+    wait_for("POST /wake", lambda: stack.router.sent("POST /wake"))
+    app.window.type(" the sky blue?")
+    app.window.key("ctrl+Return")
+    wait_for("the reply", lambda: app.events("reply"))
+    app.send("And at sunset?")
+    wait_for("the second reply", partial(replies_are, app, 2))
+    (wake,) = stack.router.sent("POST /wake")
+    assert json.loads(wake.content) == {"idle": 5}
+    assert [event["node"] for event in app.events("woken")] == ["starting"]
+    assert (
+        stack.router.sent("POST /infer")[0].headers["Authorization"]
+        == wake.headers["Authorization"]
+    )

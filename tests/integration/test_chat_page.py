@@ -134,6 +134,7 @@ class Deployed:
     url: str
     hosted_ui: CognitoHostedUiDouble
     node: NodeControlDouble
+    metrics: MetricsDouble
 
 
 @asynccontextmanager
@@ -159,7 +160,7 @@ async def served_router(
             # The app client's callback and sign-out URLs: the page's own address.
             hosted_ui.callback_urls.append(f"{url}/")
             hosted_ui.logout_urls.append(f"{url}/")
-            yield Deployed(url, hosted_ui, router.node)
+            yield Deployed(url, hosted_ui, router.node, router.metrics)
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +292,37 @@ def test_a_bad_token_shows_the_routers_401_message(page: ChatPage, deployed: Dep
     assert page.until(lambda: page.text("error")) == refused.json()["error"]["message"]
     assert page.shown("sign-in") and not page.shown("chat")
     assert page.stored() == (None, 0)
+
+
+def test_the_prompt_box_wakes_the_node_once_when_it_gets_focus(
+    page: ChatPage, deployed: Deployed
+) -> None:
+    """Wake-ahead (ADR 0029): the box's focus (the page gives it at sign-in) wakes the node
+    once; focus again, typing and the reply within the idle period wake nothing more."""
+    before = deployed.metrics.counts.get("Wakes", 0)
+    page.sign_in_with_account()
+    page.until(lambda: deployed.metrics.counts.get("Wakes") == before + 1)
+    refocus = "arguments[0].blur(); arguments[0].focus()"
+    box = page.driver.find_element(By.ID, "prompt")
+    for _ in range(3):
+        page.driver.execute_script(refocus, box)
+    page.send(FIRST)
+    page.until(lambda: page.usage())
+    page.driver.execute_script(refocus, box)
+    page.send(SECOND)
+    page.until(lambda: len(page.usage()) == 2)
+    assert deployed.metrics.counts["Wakes"] == before + 1
+    assert deployed.metrics.counts.get("WakesFollowed", 0) >= 1
+    # ?wake=off turns it off for this browser (localStorage), ?wake=on back on.
+    page.driver.get(f"{deployed.url}/?wake=off")
+    page.until(lambda: page.text("node"))  # signed in again, GET /status answered
+    page.driver.execute_script(refocus, page.driver.find_element(By.ID, "prompt"))
+    page.driver.find_element(By.ID, "prompt").send_keys("typed, with wake-ahead off")
+    assert page.driver.execute_script("return localStorage.getItem('tlfif.wake')") == "off"
+    assert deployed.metrics.counts["Wakes"] == before + 1
+    page.driver.get(f"{deployed.url}/?wake=on")
+    page.until(lambda: deployed.metrics.counts["Wakes"] == before + 2)
+    assert page.stored()[1] == 0
 
 
 def test_stop_gpu_stops_the_node_for_the_owner(page: ChatPage, deployed: Deployed) -> None:

@@ -219,3 +219,42 @@ def test_budget_resume_lifts_the_hold_that_refused_a_prompt(
     again = tlfif("budget", "resume", "--json")
     assert json.loads(again.out) == {"lifted": False, "hold": None}
     assert tlfif("infer", "hello", "--no-wait").code == ExitCode.OK
+
+
+def test_wake_starts_the_node_ahead_of_a_prompt(stack: Stack, tlfif: Callable[..., Run]) -> None:
+    woken = tlfif("wake", "--idle", "2")
+    assert woken.code == ExitCode.OK, woken.err
+    assert (
+        woken.out
+        == "node starting, ready in about 90 s; it stops after 2 idle min if no prompt comes\n"
+    )
+    assert stack.node.calls.count("start") == 1
+    again = json.loads(tlfif("wake", "--json").out)
+    assert again == {"node": "starting", "idle": 5, "eta": 90, "started": False, "node_error": None}
+
+    async def set_budget_hold() -> None:
+        redis = connect(stack.redis_url, blocking_seconds=TEST_BLOCK_SECONDS)
+        await NodeRegistry(redis).set_hold("budget", 3600)
+        await redis.aclose()
+
+    asyncio.run(set_budget_hold())
+    refused = tlfif("wake")
+    assert refused.code == ExitCode.REFUSED
+    assert refused.err.count("\n") == 1 and "tlfif budget resume" in refused.err
+
+
+def test_cancel_answers_a_queued_job_and_says_when_it_was_answered_already(
+    stack: Stack, tlfif: Callable[..., Run]
+) -> None:
+    job_id = tlfif("infer", "never mind", "--no-wait").out.strip()
+    cancelled = tlfif("cancel", job_id)
+    assert cancelled.code == ExitCode.OK, cancelled.err
+    assert cancelled.out.strip() == f"{job_id}: cancelled"
+    reply = tlfif("result", job_id)
+    assert reply.code == ExitCode.JOB_FAILED and f"job {job_id} cancelled" in reply.err
+    again = tlfif("cancel", job_id, "--json")
+    assert again.code == ExitCode.JOB_FAILED and again.out == ""
+    assert 'not cancelled: the job is answered already: its reply says "cancelled"' in again.err
+    assert f"`tlfif result {job_id}` prints it" in again.err
+    unknown = tlfif("cancel", "00000000-0000-4000-8000-000000000000")
+    assert unknown.code == ExitCode.NOT_FOUND

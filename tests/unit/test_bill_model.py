@@ -18,6 +18,7 @@ from tlfif_cli.bill_model import (
     estimate,
     seed_lines,
     tlfif_lines,
+    unused_wake,
 )
 
 ENVS = Path(__file__).resolve().parents[2] / "infra" / "envs"
@@ -127,3 +128,12 @@ def test_list_prices_are_higher_than_with_the_free_tier(prices: PriceTable) -> N
     free = estimate(tlfif_lines(d, Usage()), prices, Usage(), free_tier=True)
     assert listed.free_tier_idle_eur == 0
     assert listed.idle_floor_eur - free.idle_floor_eur == pytest.approx(free.free_tier_idle_eur)
+
+
+def test_an_unused_wake_costs_boot_and_idle_minutes_of_the_node(prices: PriceTable) -> None:
+    wake = unused_wake(Deployment(), prices, idle_minutes=5)
+    assert wake.node_minutes == 7  # the 2 min boot + 5 idle
+    # g4dn.xlarge at USD 0.658 and its public IPv4 at 0.005 an hour, USD 1.10 = EUR 1.
+    assert wake.eur == pytest.approx(7 / 60 * 0.663 / 1.1)
+    assert round(wake.eur, 2) == 0.07
+    assert unused_wake(Deployment(), prices, idle_minutes=30).eur > wake.eur

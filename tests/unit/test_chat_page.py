@@ -106,7 +106,10 @@ def test_the_page_runs_nothing_inline_and_loads_only_what_is_served() -> None:
 def test_the_token_is_kept_in_session_storage_only() -> None:
     script = (STATIC / "chat.js").read_text("utf-8")
     assert "sessionStorage.setItem(TOKEN_KEY" in script
-    assert "localStorage." not in script and "document.cookie" not in script
+    # localStorage keeps one thing, the wake-ahead choice (ADR 0029): never a token.
+    uses = re.findall(r"localStorage\.(\w+)\(([^,)]*)", script)
+    assert uses and all(key == "WAKE_KEY" for _, key in uses), uses
+    assert "document.cookie" not in script
     assert ".innerHTML" not in script  # text goes in as text, never as markup
 
 

@@ -174,3 +174,13 @@ def test_a_failed_login_says_so_without_the_clis_advice() -> None:
         f"{AWS_TINYLLAMA}: login failed: the hosted UI refused the login (access_denied); "
         "send again to log in"
     )
+
+
+def test_a_wake_starts_the_node_with_the_idle_minutes_and_leaves_a_hold_alone() -> None:
+    router = RouterApiDouble()
+    backend = client(router)
+    assert backend.wake(7) == "starting"
+    assert [json.loads(r.content) for r in router.sent("POST /wake")] == [{"idle": 7}]
+    router.node, router.hold = "stopped", "manual"  # the owner's Stop GPU
+    assert backend.wake(7) == "stopped"
+    assert len(router.sent("POST /wake")) == 1

@@ -71,6 +71,19 @@ def test_a_value_the_file_cannot_mean_fails_naming_it(
     assert str(path) in caught.value.message
 
 
+def test_wake_ahead_is_on_by_default_and_off_by_the_file(tmp_path: Path) -> None:
+    assert GuiSettings().wake_ahead is True
+    path = tmp_path / ".tl-fif.ini"
+    path.write_text("[gui]\nwake_ahead = false\n", "utf-8")
+    file = SettingsFile(path)
+    assert file.load().wake_ahead is False
+    file.save(file.load())
+    assert file.load().wake_ahead is False
+    path.write_text("[gui]\nwake_ahead = sometimes\n", "utf-8")
+    with pytest.raises(ConfigError, match="wake_ahead = 'sometimes'; true or false"):
+        file.load()
+
+
 def test_the_readmes_commented_example_loads(tmp_path: Path) -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     example = readme.split("```ini\n", 1)[1].split("```", 1)[0]

@@ -181,3 +181,36 @@ def test_frozen_while_the_engine_is_down_then_a_whole_window_again(clock: ClockD
     assert timer.seconds_left() is None and not timer.expired()
     timer.thaw()
     assert timer.seconds_left() == 300
+
+
+def test_a_wake_before_ready_sets_the_window_counted_from_ready(clock: ClockDouble) -> None:
+    timer = IdleTimer(300, None, clock)
+    timer.woken(wake_ms=1, idle_minutes=2, age_seconds=0)
+    clock.advance(90)  # the boot the wake asked for
+    timer.mark_ready()
+    assert timer.window_seconds == 120 and timer.seconds_left() == 120
+    clock.advance(120)
+    assert timer.expired()
+
+
+def test_a_wake_on_a_ready_node_counts_from_the_wake_and_the_latest_wins(
+    clock: ClockDouble,
+) -> None:
+    timer = IdleTimer(1800, None, clock)
+    timer.mark_ready()
+    clock.advance(100)
+    timer.woken(wake_ms=5_000, idle_minutes=1, age_seconds=3)  # seen at the beat, 3 s late
+    assert timer.seconds_left() == 57
+    timer.woken(wake_ms=5_000, idle_minutes=30, age_seconds=0)  # the same note again
+    timer.woken(wake_ms=4_000, idle_minutes=30, age_seconds=0)  # an older one
+    assert timer.window_seconds == 60
+    timer.job_started()
+    timer.job_finished(idle_minutes=10)  # then a job: its minutes, as always
+    assert timer.seconds_left() == 600
+
+
+def test_a_wake_is_capped_as_a_job_is(clock: ClockDouble) -> None:
+    timer = IdleTimer(300, 1.0, clock)
+    timer.mark_ready()
+    timer.woken(wake_ms=1, idle_minutes=30, age_seconds=0)
+    assert timer.window_seconds == 1.0

@@ -29,12 +29,15 @@ from tlfif.client.events import JobEvent, parse_events
 from tlfif.contracts import (
     Accepted,
     BudgetResumed,
+    Cancelling,
     CostView,
     InferRequest,
     NodeStatus,
     Pending,
     Reply,
     Stopping,
+    WakeRequest,
+    Woken,
 )
 from tlfif.errors import TlfifError
 
@@ -43,6 +46,9 @@ MAX_WAIT_SECONDS = 25
 CONNECT_TIMEOUT_SECONDS = 5.0
 # Beyond ?wait: the router's own checks plus a Lambda cold start.
 READ_MARGIN_SECONDS = 15.0
+# POST /cancel/{id} waits for a running job's node to stop it (TLFIF_ROUTER_CANCEL_WAIT_SECONDS
+# at most 20 s).
+CANCEL_READ_TIMEOUT_SECONDS = 20 + READ_MARGIN_SECONDS
 # Failures that say "not now" about a job that is queued already: waiting continues.
 RETRYABLE_WHILE_WAITING = (errors.Throttled, errors.QueueUnavailable, ServiceUnavailable)
 # The pause after a "not now" that named no Retry-After.
@@ -65,8 +71,8 @@ class TokenSource(Protocol):
 
 
 class ApiClient:
-    """POST /infer, GET /result/{id}, POST /stop, GET /status, GET /cost, POST /budget/resume,
-    and the owner's API keys (/keys)."""
+    """POST /infer, GET /result/{id}, POST /cancel/{id}, POST /stop, POST /wake, GET /status,
+    GET /cost, POST /budget/resume, and the owner's API keys (/keys)."""
 
     def __init__(
         self,
@@ -116,6 +122,17 @@ class ApiClient:
             return _parse(Pending, response)
         return _parse(Reply, response)
 
+    def cancel(self, job_id: str) -> Reply | Cancelling:
+        """Cancel a job: its "cancelled" reply (the text so far, for a running one), or
+        Cancelling when its node has not stopped it yet. AlreadyAnswered (409) when its
+        reply came first, JobNotFound for an id that is not the caller's."""
+        response = self._send(
+            "POST", f"/cancel/{job_id}", resend=True, read_timeout=CANCEL_READ_TIMEOUT_SECONDS
+        )
+        if response.status_code == 202:
+            return _parse(Cancelling, response)
+        return _parse(Reply, response)
+
     def job_events(self, job_id: str) -> Iterator[JobEvent]:
         """GET /result/{id}/events, each event as it arrives; closing the iterator closes
         the stream. Raises LiveTextUnavailable when there is no stream to read (no such
@@ -141,11 +158,7 @@ class ApiClient:
                     yield from parse_events(response.iter_lines())
                     return
             except (httpx.ConnectError, httpx.ConnectTimeout):
-                raise ServiceUnreachable(
-                    f"cannot reach the TL-FIF API at {self.api_url}",
-                    service="the TL-FIF API",
-                    url=self.api_url,
-                ) from None
+                raise self._unreachable() from None
             except httpx.HTTPError as exc:
                 raise LiveTextUnavailable(
                     f"the live stream of {job_id} broke ({type(exc).__name__})"
@@ -190,6 +203,13 @@ class ApiClient:
 
     def stop(self) -> Stopping:
         return _parse(Stopping, self._send("POST", "/stop"))
+
+    def wake(self, idle: int | None = None) -> Woken:
+        """POST /wake: start the node ahead of a prompt; `idle` minutes then apply if none
+        comes (the router's default without)."""
+        asked = WakeRequest() if idle is None else WakeRequest(idle=idle)
+        body = asked.model_dump(mode="json", exclude_unset=True)
+        return _parse(Woken, self._send("POST", "/wake", json=body))
 
     def status(self) -> NodeStatus:
         return _parse(NodeStatus, self._send("GET", "/status"))
@@ -241,6 +261,13 @@ class ApiClient:
             raise error_from_response(response)
         return response
 
+    def _unreachable(self) -> ServiceUnreachable:
+        return ServiceUnreachable(
+            f"cannot reach the TL-FIF API at {self.api_url}",
+            service="the TL-FIF API",
+            url=self.api_url,
+        )
+
     def _attempt(
         self, build: Callable[[str], httpx.Request], resend: bool, *, force_refresh: bool
     ) -> httpx.Response:
@@ -249,11 +276,7 @@ class ApiClient:
             try:
                 return self._http.send(request)
             except (httpx.ConnectError, httpx.ConnectTimeout):
-                raise ServiceUnreachable(
-                    f"cannot reach the TL-FIF API at {self.api_url}",
-                    service="the TL-FIF API",
-                    url=self.api_url,
-                ) from None
+                raise self._unreachable() from None
             except MAYBE_SENT as exc:
                 if resend and attempt == 1:
                     continue

@@ -43,6 +43,9 @@ class Remedies:
     fetch_later: Callable[[str], str] = field(
         default=lambda job_id: f"`tlfif result {job_id} --wait` fetches it later"
     )
+    read_reply: Callable[[str], str] = field(
+        default=lambda job_id: f"`tlfif result {job_id}` prints it"
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ def _unreachable(exc: errors.TlfifError, where: Where) -> str:
 def _not_found(exc: errors.TlfifError, where: Where) -> str:
     job = f"job {where.job_id}" if where.job_id else "job"
     return f"unknown {job}: {exc.message} ({where.remedies.list_jobs})"
+
+
+def _already_answered(exc: errors.TlfifError, where: Where) -> str:
+    read = f"; {where.remedies.read_reply(where.job_id)}" if where.job_id else ""
+    return f"not cancelled: {exc.message}{read}"
 
 
 def _timed_out(exc: errors.TlfifError, where: Where) -> str:
@@ -109,10 +117,12 @@ TABLE: dict[type[errors.TlfifError], tuple[Outcome, Describe]] = {
     errors.Forbidden: (Outcome.AUTH, _plain("not allowed: {message}")),
     errors.InvalidInput: (Outcome.USAGE, _plain("invalid input: {message}")),
     errors.JobNotFound: (Outcome.NOT_FOUND, _not_found),
+    errors.AlreadyAnswered: (Outcome.FAILED, _already_answered),
     errors.KeyNotFound: (Outcome.NOT_FOUND, _plain("{message}; `tlfif keys list` shows them")),
     errors.KeyExists: (Outcome.USAGE, _plain("{message}")),
     errors.KeyStoreError: (Outcome.REFUSED, _retry("the API key store is unavailable")),
     errors.Throttled: (Outcome.REFUSED, _retry("throttled")),
+    errors.WakeHeld: (Outcome.REFUSED, _plain("not woken: {message}")),
     errors.BudgetHold: (
         Outcome.REFUSED,
         _plain(

@@ -9,6 +9,8 @@
 -- KEYS[6] hold             {tlfif}:hold
 -- KEYS[7] node set         {tlfif}:nodes
 -- KEYS[8] EC2 state cache  {tlfif}:ec2state
+-- KEYS[9] wake marker      {tlfif}:woken:<sub>  (set by the user's POST /wake; a new job
+--                          consumes it: the wake was followed by a prompt)
 -- ARGV[1] job JSON
 -- ARGV[2] owner JSON
 -- ARGV[3] job id
@@ -18,8 +20,9 @@
 -- ARGV[7] now, ms
 -- ARGV[8] per-user pending cap (0 = none)
 -- ARGV[9] heartbeat key prefix {tlfif}:node: to also answer what view.lua does, or ""
--- Returns {id, created, depth, ...}: created is 1 for a new job, 0 for an idempotent repeat;
--- depth is the pending list's length after it; with ARGV[9], view.lua's answer follows
+-- Returns {id, created, depth, followed, ...}: created is 1 for a new job, 0 for an
+-- idempotent repeat; depth is the pending list's length after it; followed is 1 when the new
+-- job consumed the wake marker; with ARGV[9], view.lua's answer follows
 -- (the router's warm path: one round trip for the job and the node's state). Or the error "budget" under the budget
 -- hold, or "cap" when the user already holds the cap of pending jobs.
 
@@ -35,13 +38,13 @@ if hold == "budget" then
 end
 
 -- As view.lua: the hold, the cached EC2 state, every live heartbeat.
-local function answer(id, created, depth)
-  local out = {id, created, depth}
+local function answer(id, created, depth, followed)
+  local out = {id, created, depth, followed}
   if ARGV[9] == "" then
     return out
   end
-  out[4] = hold
-  out[5] = redis.call("GET", KEYS[8])
+  out[5] = hold
+  out[6] = redis.call("GET", KEYS[8])
   local nodes = redis.call("SMEMBERS", KEYS[7])
   table.sort(nodes)
   for _, node in ipairs(nodes) do
@@ -56,7 +59,7 @@ end
 if ARGV[6] == "1" then
   local existing = redis.call("GET", KEYS[4])
   if existing then
-    return answer(existing, 0, redis.call("LLEN", KEYS[3]))
+    return answer(existing, 0, redis.call("LLEN", KEYS[3]), 0)
   end
 end
 
@@ -77,4 +80,4 @@ redis.call("PEXPIRE", KEYS[5], ttl * 1000)
 if ARGV[6] == "1" then
   redis.call("SET", KEYS[4], ARGV[3], "EX", keep)
 end
-return answer(ARGV[3], 1, depth)
+return answer(ARGV[3], 1, depth, redis.call("DEL", KEYS[9]))

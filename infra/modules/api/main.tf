@@ -45,7 +45,9 @@ locals {
   router_routes = {
     "POST /infer"         = true
     "GET /result/{id}"    = true
+    "POST /cancel/{id}"   = true # the submitter's cancel (issue 17): a write, with a token
     "POST /stop"          = true
+    "POST /wake"          = true # wake-ahead (ADR 0029): a write, with a token
     "GET /status"         = true
     "GET /cost"           = true
     "POST /budget/resume" = true
