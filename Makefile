@@ -64,10 +64,11 @@ lambda-package: $(STAMP)
 # conditions and printed as a Markdown table: Lambda imports vs boto3, POST /infer vs the
 # enqueue it wraps, the local model on 1 vs 2 threads, TL-FIF's queue vs saq, arq, rq,
 # dramatiq, celery, streaq and bare redis-py (peers from `make bench-setup`, skipped
-# without it), drain vs backlog depth (+ a PNG), the watcher vs direct engine clients, and
-# the local stack's cold start. ~9 min on 2 cores. It never builds the engine: the two that
-# need it (engine, cold_start) run where `make up` or `make test` installed it, and say they
-# are skipped elsewhere. `python -m bench NAME [options]` runs one.
+# without it), drain vs backlog depth (+ a PNG), the watcher vs direct engine clients, the
+# local stack's cold start, and a warm node's first token through /v1 vs the engine. ~9 min
+# on 2 cores. It never builds the engine: the three that need it (engine, cold_start,
+# first_token) run where `make up` or `make test` installed it, and say they are skipped
+# elsewhere. `python -m bench NAME [options]` runs one (`wake_ahead` only so: ~4 min).
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
