@@ -14,8 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from router.deps import Services, caller, services
-from router.result import NOT_FOUND, reply_of
-from tlfif import keys
+from router.result import NOT_FOUND, own_job, reply_of
 from tlfif.contracts import Cancelling, Owner, Reply, reply_key_for
 from tlfif.delivery import Queued, cancelled_reply, deliver
 from tlfif.errors import AlreadyAnswered, JobNotFound
@@ -26,17 +25,13 @@ async def cancel(request: Request) -> Response:
     claims = await caller(request)
     found = services(request)
     job_id = request.path_params["id"]
-    if not keys.is_job_id(job_id):
-        raise JobNotFound(NOT_FOUND)
-    owner = await found.queue.owner(job_id)
+    owner = await own_job(found, claims, job_id)
     if owner is None:
         # Redis lost the job's record: a reply in S3 (the caller's own key) is answered.
         stored = await found.replies.get_reply(reply_key_for(claims.sub, job_id))
         if stored is None:
             raise JobNotFound(NOT_FOUND)
         raise already_answered(stored)
-    if owner.sub != claims.sub:
-        raise JobNotFound(NOT_FOUND)
     state = await ask_cancel(found, job_id, owner)
     if state == "done":
         reply = await reply_of(found, job_id, owner.reply_key)

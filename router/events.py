@@ -22,9 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from router.deps import Services, caller, services
-from router.result import NOT_FOUND, reply_of
+from router.result import NOT_FOUND, own_job, reply_of
 from router.v1.stream import STREAM_HEADER
-from tlfif import keys
 from tlfif.contracts import NodePhase, reply_key_for
 from tlfif.errors import JobNotFound, TlfifError
 from tlfif.tokens import follow
@@ -36,10 +35,7 @@ async def events(request: Request) -> Response:
     claims = await caller(request)
     found = services(request)
     job_id = request.path_params["id"]
-    if not keys.is_job_id(job_id):
-        raise JobNotFound(NOT_FOUND)
-    owner = await found.queue.owner(job_id)
-    if owner is None or owner.sub != claims.sub:
+    if await own_job(found, claims, job_id) is None:
         raise JobNotFound(NOT_FOUND)
     settings = found.settings
     lasts = settings.v1_stream_seconds if settings.v1_stream_live else settings.v1_wait_seconds

@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from router.deps import Services, caller, services
 from router.inputs import wait_seconds
 from tlfif import keys
-from tlfif.contracts import NodePhase, Pending, Reply, reply_key_for
+from tlfif.claims import Claims
+from tlfif.contracts import NodePhase, Owner, Pending, Reply, reply_key_for
 from tlfif.delivery import answer_if_expired
 from tlfif.errors import JobNotFound, TlfifError
 
@@ -24,14 +25,23 @@ log = logging.getLogger(__name__)
 NOT_FOUND = "no job with this id was submitted by you"
 
 
+async def own_job(found: Services, claims: Claims, job_id: str) -> Owner | None:
+    """The record of the caller's job `job_id`; None when Redis has lost it (S3 may still
+    hold the caller's reply). JobNotFound (404) for what is no job id or another's job."""
+    if not keys.is_job_id(job_id):
+        raise JobNotFound(NOT_FOUND)
+    owner = await found.queue.owner(job_id)
+    if owner is not None and owner.sub != claims.sub:
+        raise JobNotFound(NOT_FOUND)
+    return owner
+
+
 async def result(request: Request) -> Response:
     claims = await caller(request)
     found = services(request)
     wait = wait_seconds(request, found.settings.max_wait_seconds)
     job_id = request.path_params["id"]
-    if not keys.is_job_id(job_id):
-        raise JobNotFound(NOT_FOUND)
-    owner = await found.queue.owner(job_id)
+    owner = await own_job(found, claims, job_id)
     if owner is None:
         # Redis may have lost the job's record (a restart without persistence, a failover):
         # S3 is the durable record, and the key names the caller, so it may only ever find
@@ -40,8 +50,6 @@ async def result(request: Request) -> Response:
         if stored is None:
             raise JobNotFound(NOT_FOUND)
         return JSONResponse(stored.model_dump(mode="json"))
-    if owner.sub != claims.sub:
-        raise JobNotFound(NOT_FOUND)
     reply = await reply_of(found, job_id, owner.reply_key)
     if reply is not None:
         return JSONResponse(reply.model_dump(mode="json"))
