@@ -79,6 +79,7 @@ class DesktopApp:
                         self.chat.settings, notify=self._login_notice, cancelled=self.closing
                     ),
                     can_wake=AwsTinyLlamaClient.can_wake,
+                    can_cancel=AwsTinyLlamaClient.can_cancel,
                 ),
                 BackendEntry(
                     OPENAI,
@@ -86,6 +87,7 @@ class DesktopApp:
                     OpenAiApiClient.has_cost,
                     build=lambda: openai_backend(self.chat.settings),
                     can_wake=OpenAiApiClient.can_wake,
+                    can_cancel=OpenAiApiClient.can_cancel,
                 ),
             ]
         )
@@ -125,6 +127,7 @@ class DesktopApp:
         self.window.on_send = self.chat.send
         self.window.on_typing = self.wake_ahead.typed
         self.window.on_stop = self.chat.stop_gpu
+        self.window.on_stop_reply = self.chat.stop_reply
         self.window.on_new_chat = self.chat.new_chat
         self.window.on_backend = self._switch
         self.window.on_idle = self.chat.set_idle

@@ -25,7 +25,15 @@ from tlfif.client.errors import ServiceUnavailable, ServiceUnreachable
 from tlfif.client.failures import Remedies, Where, describe
 from tlfif.client.live import LiveEnded, LiveListener, follow_reply
 from tlfif.client.phase import accepted_note, phase_of_accepted, phase_of_pending
-from tlfif.contracts import CostView, InferRequest, Message, NodePhase, Reply
+from tlfif.contracts import (
+    Cancelling,
+    CostView,
+    InferRequest,
+    Message,
+    NodePhase,
+    Pending,
+    Reply,
+)
 
 # "Not now" answers about a request that may simply be tried again later.
 BUSY = (errors.Throttled, errors.QueueUnavailable, errors.NodeStartRefused, errors.NodeControlError)
@@ -47,6 +55,7 @@ class AwsTinyLlamaClient:
     can_stop = True
     has_cost = True
     can_wake = True
+    can_cancel = True
 
     def __init__(self, api: ApiClient, *, local: bool) -> None:
         self._api = api
@@ -83,7 +92,22 @@ class AwsTinyLlamaClient:
             return None
         return self._answer(found)
 
+    def cancel(self, ticket: Ticket) -> Answer | None:
+        with self._translated():
+            try:
+                cancelled: Reply | Cancelling | Pending = self._api.cancel(ticket.id)
+            except errors.AlreadyAnswered:
+                # The reply landed before the cancel (409): it stands, and is the answer.
+                cancelled = self._api.result(ticket.id, wait=0)
+        if not isinstance(cancelled, Reply):
+            return None  # cancelling, or (past a 409) not readable yet: the wait reads it
+        return self._answer(cancelled)
+
     def _answer(self, reply: Reply) -> Answer:
+        if reply.status == "cancelled":
+            return Answer(
+                text=reply.text, model=reply.model, latency_ms=reply.latency_ms, stopped=True
+            )
         if reply.status != "done":
             why = reply.error or "no reason given"
             raise ReplyFailed(self.name, f"the reply is {reply.status}: {why}")

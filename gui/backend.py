@@ -2,7 +2,8 @@
 
 The seed's dual-backend rule: the window behaves the same whichever backend answers, so
 everything backend-specific stays behind this Protocol. A capability a backend lacks is
-declared (`can_stop`, `has_cost`, `can_wake`) and the window shows it as such, never faked.
+declared (`can_stop`, `has_cost`, `can_wake`, `can_cancel`) and the window shows it as such,
+never faked.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Answer:
     model: str | None
     # The engine's own generation time when the backend reports it, else None.
     latency_ms: int | None
+    # The reply was cancelled (Stop, or `tlfif cancel`): `text` is what came before it.
+    stopped: bool = False
 
 
 class BackendClient(Protocol):
@@ -58,6 +61,7 @@ class BackendClient(Protocol):
     can_stop: bool
     has_cost: bool
     can_wake: bool  # POST /wake: start the node ahead of a prompt (ADR 0029)
+    can_cancel: bool  # POST /cancel/{id}: stop a reply on its way (ADR 0030)
 
     def send_prompt(self, messages: list[Message], *, idle_minutes: int, key: str) -> Ticket:
         """Hand the conversation over. `key` is the same for every retry of one send."""
@@ -65,6 +69,12 @@ class BackendClient(Protocol):
 
     def get_response(self, ticket: Ticket, *, wait_seconds: int) -> Answer | Waiting:
         """The reply, or where the job is after waiting up to `wait_seconds` for it."""
+        ...
+
+    def cancel(self, ticket: Ticket) -> Answer | None:
+        """Stop the reply on its way: the cancelled reply (its text so far), or the reply
+        that landed before the cancel; None when the node stops it at its next tokens (the
+        reply then comes as any other). NotSupported if the backend cannot."""
         ...
 
     def stop(self) -> NodePhase:

@@ -22,6 +22,7 @@ class BackendEntry:
     has_cost: bool
     build: Callable[[], BackendClient]
     can_wake: bool = False
+    can_cancel: bool = False  # Send becomes Stop while a reply is on its way
 
 
 class BackendRegistry:

@@ -1,5 +1,6 @@
-"""ChatController: what Send, Stop GPU, New chat, the idle Spinbox and the Backend
-dropdown do. Runs on the Tk thread; every network call goes through the Scheduler.
+"""ChatController: what Send (and Stop, which it becomes while a reply is on its way),
+Stop GPU, New chat, the idle Spinbox and the Backend dropdown do. Runs on the Tk thread;
+every network call goes through the Scheduler.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gui.backend import Answer, StreamingBackend, Ticket
-from gui.backend_errors import BackendError
+from gui.backend_errors import BackendError, ReplyFailed
 from gui.backends import BackendRegistry
 from gui.conversation import Conversation
 from gui.log import log_event
@@ -65,11 +66,17 @@ class ChatController:
         # Called once a send has ended (reply or failure), e.g. to refresh the node's phase
         # and the cost at once rather than at the ticker's next turn.
         self.on_settled: Callable[[], None] | None = None
-        self.in_flight = False
+        # The send on its way, if any; each send is its own object, so what a worker
+        # hands back late (after Stop settled the send) is told apart from the next send's.
+        self._sending: Sending | None = None
         self.phase: JobPhase | None = None
         # Set on close: waits and retries end at once.
         self.closing = closing or threading.Event()
         self._sleep = sleep or self.closing.wait
+
+    @property
+    def in_flight(self) -> bool:
+        return self._sending is not None
 
     @property
     def backend_name(self) -> str:
@@ -94,22 +101,23 @@ class ChatController:
         except InvalidInput as exc:
             self._view.show_error(f"{name}: {exc.message}")
             return False
-        self.in_flight = True
+        sending = Sending(name, prompt, started=self._clock())
+        self._sending = sending
         self._view.show_prompt(name, prompt, self._wall_clock())
         self._view.set_sending(True)
-        self._show_phase(name, None)
-        started = self._clock()
+        self._show_phase(sending, None)
         idle = self.settings.idle_minutes
         log_event("send", name, messages=len(messages), idle_minutes=idle)
         self._scheduler.run(
-            lambda: self._exchange(name, messages, idle),
-            lambda answer: self._replied(name, prompt, answer, started),
-            lambda error: self._failed(name, prompt, error),
+            lambda: self._exchange(sending, messages, idle),
+            lambda answer: self._replied(sending, answer),
+            lambda error: self._failed(sending, error),
         )
         return True
 
-    def _exchange(self, name: str, messages: list[Message], idle: int) -> Answer:
+    def _exchange(self, sending: Sending, messages: list[Message], idle: int) -> Answer:
         """Off the Tk thread: submit, then long-poll until the reply, under the retry rule."""
+        name = sending.backend
         retrying = Retrying(
             name,
             lambda text: self._scheduler.post(lambda: self._view.show_notice(text)),
@@ -124,9 +132,10 @@ class ChatController:
         if ticket.note:
             note = f"{name}: {ticket.note}"
             self._scheduler.post(lambda: self._view.show_notice(note))
-        self._post_phase(name, ticket.phase)
+        self._scheduler.post(lambda: self._accepted(sending, ticket))
+        self._post_phase(sending, ticket.phase)
         if isinstance(backend, StreamingBackend):
-            streamed = self._follow_live(name, backend, ticket)
+            streamed = self._follow_live(sending, backend, ticket)
             if streamed is not None:
                 return streamed
         while True:
@@ -134,63 +143,89 @@ class ChatController:
             answer = retrying.call(lambda: backend.get_response(ticket, wait_seconds=POLL_SECONDS))
             if isinstance(answer, Answer):
                 return answer
-            self._post_phase(name, answer.phase)
+            self._post_phase(sending, answer.phase)
             if answer.node is not None:
                 self._post_node(name, answer.node)
             rest = self._min_poll_interval - (self._clock() - polled)
             if rest > 0:
                 self._sleep(rest)
 
-    def _follow_live(self, name: str, backend: StreamingBackend, ticket: Ticket) -> Answer | None:
+    def _follow_live(
+        self, sending: Sending, backend: StreamingBackend, ticket: Ticket
+    ) -> Answer | None:
         """The reply with its text shown as it comes; None (the caller polls, under the
         retry rule) when live text cannot go on or the stream failed in any way: the
         reply is stored whole whatever became of the stream, and polling reads it."""
         live = LiveTextPane(
-            phase=lambda phase: self._post_phase(name, phase),
-            text=lambda delta: self._scheduler.post(lambda: self._show_live(name, delta)),
-            restarted=lambda: self._scheduler.post(lambda: self._restart_live(name)),
+            phase=lambda phase: self._post_phase(sending, phase),
+            text=lambda delta: self._scheduler.post(lambda: self._show_live(sending, delta)),
+            restarted=lambda: self._scheduler.post(lambda: self._restart_live(sending)),
         )
         try:
             return backend.stream_response(
                 ticket, live, deadline=self._clock() + self._wait_timeout
             )
         except BackendError as exc:
-            log_event("live_ended", name, error=type(exc).__name__)
+            log_event("live_ended", sending.backend, error=type(exc).__name__)
             return None
 
-    def _post_phase(self, name: str, phase: JobPhase) -> None:
-        self._scheduler.post(lambda: self._show_phase(name, phase))
+    def _accepted(self, sending: Sending, ticket: Ticket) -> None:
+        """The job has an id: from now on Send is Stop, where the backend can cancel."""
+        if self._sending is not sending:
+            return
+        sending.ticket = ticket
+        if self._backends.entry(sending.backend).can_cancel:
+            self._view.set_stoppable(True)
 
-    def _show_live(self, name: str, delta: str) -> None:
-        if not self.in_flight:
+    def _post_phase(self, sending: Sending, phase: JobPhase) -> None:
+        self._scheduler.post(lambda: self._show_phase(sending, phase))
+
+    def _show_live(self, sending: Sending, delta: str) -> None:
+        if self._sending is not sending:
             return  # a late delta of a send that has ended
         if self.phase != "generating":
-            self._show_phase(name, "generating")
-        self._view.show_live_text(name, delta)
+            self._show_phase(sending, "generating")
+        self._view.show_live_text(sending.backend, delta)
 
-    def _restart_live(self, name: str) -> None:
-        if self.in_flight:
+    def _restart_live(self, sending: Sending) -> None:
+        if self._sending is sending:
             self._view.void_live_text()
-            self._view.show_notice(f"{name}: {RESTARTED}")
+            self._view.show_notice(f"{sending.backend}: {RESTARTED}")
 
     def _post_node(self, name: str, node: NodePhase) -> None:
         # The node's phase as the poll saw it: the label follows the cold start.
         self._scheduler.post(lambda: self._show_node(name, node))
 
-    def _show_phase(self, name: str, phase: JobPhase | None) -> None:
-        if not self.in_flight:
-            return  # a late progress report of a send that has ended
+    def _show_phase(self, sending: Sending, phase: JobPhase | None) -> None:
+        if self._sending is not sending or sending.stopping:
+            return  # a late progress report of a send that has ended, or is being stopped
         self.phase = phase
-        self._view.set_phase(f"{name}: {DESCRIPTION[phase] if phase else 'sending'}")
+        words = DESCRIPTION[phase] if phase else "sending"
+        self._view.set_phase(f"{sending.backend}: {words}")
 
-    def _replied(self, name: str, prompt: str, answer: Answer, started: float) -> None:
-        waited = self._clock() - started
-        self.conversation.record(prompt, answer.text)
+    def _replied(self, sending: Sending, answer: Answer) -> None:
+        if self._sending is not sending:
+            return  # Stop settled this send already, with the same reply
+        name, prompt = sending.backend, sending.prompt
+        waited = self._clock() - sending.started
+        if answer.text.strip():
+            self.conversation.record(prompt, answer.text)
         self._finish()
         self._view.show_reply(name, answer, waited, self._wall_clock())
-        log_event("reply", name, waited_s=round(waited, 1), latency_ms=answer.latency_ms)
+        if answer.stopped and not answer.text.strip():
+            self._view.restore_prompt(prompt)  # stopped before any text: send it again?
+        log_event(
+            "reply",
+            name,
+            waited_s=round(waited, 1),
+            latency_ms=answer.latency_ms,
+            stopped=answer.stopped,
+        )
 
-    def _failed(self, name: str, prompt: str, error: Exception) -> None:
+    def _failed(self, sending: Sending, error: Exception) -> None:
+        if self._sending is not sending:
+            return
+        name, prompt = sending.backend, sending.prompt
         self._finish()
         self._view.void_live_text()
         if isinstance(error, BackendError):
@@ -202,11 +237,54 @@ class ChatController:
         log_event("send_failed", name, error=type(error).__name__)
 
     def _finish(self) -> None:
-        self.in_flight = False
+        self._sending = None
         self.phase = None
         self._view.set_sending(False)
         if self.on_settled is not None:
             self.on_settled()
+
+    # --- Stop (the reply) ------------------------------------------------------------
+
+    def stop_reply(self) -> None:
+        """Cancel the reply on its way (POST /cancel/{id}, off the Tk thread): the
+        cancelled reply, with its text so far, is the answer; a reply that landed first
+        (409) is shown instead. Nothing happens before the job has an id."""
+        sending = self._sending
+        if sending is None or sending.ticket is None or sending.stopping:
+            return  # Send is not Stop now; a key binding must not get round it
+        if not self._backends.entry(sending.backend).can_cancel:
+            return
+        ticket, name = sending.ticket, sending.backend
+        sending.stopping = True
+        self._view.set_stoppable(False)
+        self._view.set_phase(f"{name}: stopping the reply")
+        log_event("stop_reply", name)
+        self._scheduler.run(
+            lambda: self._backends.get(name).cancel(ticket),
+            lambda answer: self._stop_answered(sending, answer),
+            lambda error: self._stop_reply_failed(sending, error),
+        )
+
+    def _stop_answered(self, sending: Sending, answer: Answer | None) -> None:
+        if self._sending is not sending:
+            return  # the reply came first, by the wait
+        if answer is None:
+            # 202 cancelling: the node stops it at its next tokens; the wait reads it.
+            self._view.set_phase(f"{sending.backend}: stopping at the next tokens")
+            return
+        self._replied(sending, answer)
+
+    def _stop_reply_failed(self, sending: Sending, error: Exception) -> None:
+        if self._sending is not sending:
+            return
+        if isinstance(error, ReplyFailed):
+            self._failed(sending, error)  # it landed first (409), and failed: that stands
+            return
+        sending.stopping = False
+        text = error.message if isinstance(error, BackendError) else f"{sending.backend}: {error}"
+        self._view.show_error(f"Stop failed: {text}; the reply is still coming")
+        self._view.set_stoppable(True)
+        log_event("stop_reply_failed", sending.backend, error=type(error).__name__)
 
     # --- Stop GPU, backend, idle, new chat -------------------------------------------
 
@@ -264,6 +342,17 @@ class ChatController:
             self._settings_file.save(settings)
         except OSError as exc:
             self._view.show_error(f"cannot save {self._settings_file.path}: {exc}")
+
+
+@dataclass
+class Sending:
+    """One send, from Send until its reply (or failure) is shown."""
+
+    backend: str
+    prompt: str
+    started: float  # monotonic
+    ticket: Ticket | None = None  # once the backend has taken it: what Stop cancels
+    stopping: bool = False  # Stop was pressed; its cancel is on its way
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Uses the official `openai` package with its own retries off: the GUI's one retry rule
 (gui.resilience) applies to both backends alike. There is no GPU node to stop and no AWS
-bill to show, so stop() and cost() say NotSupported rather than pretend.
+bill to show, so stop() and cost() say NotSupported rather than pretend. Nor is there a
+reply to cancel: the answer comes whole from one call (not streamed), so the window offers
+no Stop while it waits (cancel() says NotSupported).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class OpenAiApiClient:
     can_stop = False
     has_cost = False
     can_wake = False
+    can_cancel = False
 
     def __init__(
         self,
@@ -90,6 +93,9 @@ class OpenAiApiClient:
             model=completion.model,
             latency_ms=int((time.monotonic() - started) * 1000),
         )
+
+    def cancel(self, ticket: Ticket) -> Answer | None:
+        raise NotSupported(self.name, "a reply cannot be stopped once asked for")
 
     def stop(self) -> NodePhase:
         raise NotSupported(self.name, "there is no GPU node to stop")

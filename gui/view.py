@@ -34,6 +34,11 @@ class ChatView(Protocol):
         """Send disabled and the spinner with the elapsed time running, or both back."""
         ...
 
+    def set_stoppable(self, stoppable: bool) -> None:
+        """While sending: Send becomes Stop (the reply on its way can be stopped), or goes
+        back to a disabled Send (nothing to stop yet, or a stop is on its way)."""
+        ...
+
     def set_phase(self, text: str) -> None:
         """The phase in words beside the spinner (starting, booting, generating)."""
         ...

@@ -1,8 +1,9 @@
 """MainWindow: the Tk widgets of seed 1.1 and section 12, and nothing but drawing.
 
-PromptBox, SendBtn (green), StopGpuBtn (red), IdleTimeout, CostLabel, OutputPane and the
-Backend dropdown. It implements gui.view.ChatView; what a click or key means is decided
-by the controllers, wired in gui.app.
+PromptBox, SendBtn (green; a red Stop while a reply is on its way), StopGpuBtn (red),
+IdleTimeout, CostLabel, OutputPane and the Backend dropdown. It implements
+gui.view.ChatView; what a click or key means is decided by the controllers, wired in
+gui.app.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class MainWindow:
         # Any key in the PromptBox: a prompt is coming (wake-ahead, gui/wake_ahead.py).
         self.on_typing: Callable[[], None] = lambda: None
         self.on_stop: Callable[[], None] = lambda: None
+        # Send as Stop (or Escape) while a reply is on its way: cancel it.
+        self.on_stop_reply: Callable[[], None] = lambda: None
+        self._stoppable = False
         self.on_new_chat: Callable[[], None] = lambda: None
         self.on_backend: Callable[[str], None] = lambda name: None
         self.on_idle: Callable[[int], bool] = lambda minutes: False
@@ -122,7 +126,9 @@ class MainWindow:
         row.pack(side="top", fill="x")
         self.prompt = tk.Text(row, height=5, wrap="word", undo=True, relief="solid", borderwidth=1)
         self.prompt.pack(side="left", fill="x", expand=True)
-        self.send_btn = ttk.Button(row, text="Send", style="Send.TButton", command=self._send)
+        self.send_btn = ttk.Button(
+            row, text="Send", style="Send.TButton", command=self._send_clicked, width=6
+        )
         self.send_btn.pack(side="left", fill="y", padx=(8, 0))
 
     def _status_row(self) -> None:
@@ -149,11 +155,22 @@ class MainWindow:
         self.root.bind_all("<Alt-i>", _breaking(self._focus_idle))
         self.root.bind_all("<Alt-n>", _breaking(self._new_chat))
         self.root.bind_all("<Alt-s>", _breaking(self.on_stop_clicked))
+        self.root.bind_all("<Escape>", lambda e: self._stop_reply())
 
     # --- user actions ---------------------------------------------------------------
 
+    def _send_clicked(self) -> None:
+        if self._stoppable:
+            self._stop_reply()
+        else:
+            self._send()
+
+    def _stop_reply(self) -> None:
+        if self._stoppable:
+            self.on_stop_reply()
+
     def _send(self) -> None:
-        if "disabled" in self.send_btn.state():
+        if "disabled" in self.send_btn.state() or self._stoppable:
             return
         text = self.prompt.get("1.0", "end-1c")
         if self.on_send(text):
@@ -194,10 +211,13 @@ class MainWindow:
             facts.insert(1, f"latency {answer.latency_ms / 1000:.1f} s")
         if answer.model:
             facts.append(answer.model)
+        if answer.stopped:
+            facts.append("stopped")
+        text = answer.text.strip() or ("(stopped before any text)" if answer.stopped else "")
         self._append(
             (backend, "head"),
             (f"  {' · '.join(facts)}\n", "meta"),
-            (f"{answer.text.strip()}\n", ""),
+            (f"{text}\n", ""),
         )
 
     def show_live_text(self, backend: str, delta: str) -> None:
@@ -230,11 +250,19 @@ class MainWindow:
             self._sending_since = time.monotonic()
             self._tick()
         else:
+            self._stoppable = False
+            self.send_btn.configure(text="Send", style="Send.TButton")
             self.send_btn.state(["!disabled"])
             self.progress.stop()
             self.progress.configure(mode="determinate", value=0)
             self._sending_since = None
             self.phase_label.configure(text="Ctrl+Enter sends")
+
+    def set_stoppable(self, stoppable: bool) -> None:
+        # Red and enabled as Stop; a stop on its way shows a disabled Stop until it lands.
+        self._stoppable = stoppable
+        self.send_btn.configure(text="Stop", style="Stop.TButton")
+        self.send_btn.state(["!disabled"] if stoppable else ["disabled"])
 
     def set_phase(self, text: str) -> None:
         self._phase = text

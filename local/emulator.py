@@ -80,6 +80,9 @@ def seed_account(
     # us-east-1 is S3's default location and refuses to be named as one.
     location = {} if region == "us-east-1" else {"LocationConstraint": region}
     s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": location} if location else {}))
+    # Versioned, as infra/modules/storage makes the replies bucket: a reply written twice
+    # would show as a second version.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     cognito = aws_client("cognito-idp", endpoint_url, region)
     pool_id, client_id = seed_user_pool(cognito, users, name="tl-fif-local")
     return EmulatedAccount(

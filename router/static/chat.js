@@ -1,8 +1,9 @@
 // The TL-FIF chat page: sign in (Cognito's hosted UI with PKCE where deployed, the local
 // stack's demo user by itself, else a pasted access token), then talk to the router's
 // POST /v1/chat/completions, streamed, keeping the conversation in the page; the node's
-// phase while it starts, Stop GPU for the deployment's owner, the idle minutes, and the
-// node woken when the prompt box gets focus (wake-ahead, POST /wake, ADR 0029).
+// phase while it starts, Stop (Send, while a reply streams: POST /cancel/{id}, ADR 0030),
+// Stop GPU for the deployment's owner, the idle minutes, and the node woken when the
+// prompt box gets focus (wake-ahead, POST /wake, ADR 0029).
 //
 // Plain script, no build step and no third-party code: the page works offline, under a
 // Content-Security-Policy that allows this origin's own files only, and the one sign-in
@@ -63,6 +64,9 @@
   const byId = (id) => document.getElementById(id);
   const encoder = new TextEncoder();
   const state = { model: null, messages: [], busy: false, streamRefused: false, owner: false };
+  // The reply on its way (onPrompt's), for Stop: its fetch's AbortController, its job id
+  // once a chunk named it, and what Stop found.
+  let flight = null;
   // When the node was last woken or answered (ms), and whether a wake is on its way.
   const wake = { upSince: -Infinity, pending: false };
   // How to sign in, as the router said (router/chat_page.py's SignIn).
@@ -163,6 +167,43 @@
     return response.json();
   }
 
+  // Stop, while a reply is on its way: POST /cancel/{id} with the same bearer (the job's
+  // id came in the stream's first chunk), then the stream is dropped (AbortController);
+  // onPrompt shows the text so far, marked stopped. The cancelled reply's text is the
+  // one to show (the node's, to its last token). A 409 says the reply landed first: the
+  // stream is left to bring it. Before any chunk there is no id to cancel: the fetch is
+  // dropped all the same, and the router cancels a /v1 stream left before [DONE] once
+  // its grace passes without a retry (ADR 0030).
+  function stopReply() {
+    const asked = flight;
+    if (!asked || asked.stop) return;
+    byId("send").disabled = true; // a stop on its way
+    setStatus("stopping the reply…");
+    // The stream may end first (with the cancelled reply's error): onPrompt waits for this.
+    asked.stop = cancelFlight(asked);
+  }
+
+  async function cancelFlight(asked) {
+    if (asked.jobId) {
+      try {
+        const path = `cancel/${encodeURIComponent(asked.jobId)}`;
+        const response = await withToken(() =>
+          send(path, { method: "POST", headers: authorised() }),
+        );
+        if (response.status === 409) return; // answered already: the stream brings it
+        if (response.status === 200) {
+          asked.cancelledText = (await response.json()).text;
+        } else if (response.status !== 202) {
+          asked.stopError = (await errorOf(response)).message;
+        }
+      } catch (error) {
+        asked.stopError = error.message;
+      }
+    }
+    asked.stopped = true;
+    asked.controller.abort();
+  }
+
   // Wake-ahead: the prompt box got focus, so a prompt is likely coming; start the node
   // now and the cold start runs while the user types. At most once per idle period (a
   // wake, or a reply, keeps the node up that long), never while a prompt is on its way,
@@ -192,12 +233,12 @@
   // One reply for `messages`: streamed where the router streams, else the whole reply at
   // once. A router from before streaming refuses `stream` (400 naming it): the page then
   // asks without it, for the rest of this visit.
-  async function ask(messages, idle, progress) {
+  async function ask(messages, idle, progress, asked) {
     const body = { model: state.model, messages, idle };
     if (!state.streamRefused) {
       const streamed = { ...body, stream: true, stream_options: { include_usage: true } };
       try {
-        return await complete(streamed, progress);
+        return await complete(streamed, progress, asked);
       } catch (error) {
         if (!(error instanceof ApiError && error.status === 400 && error.param === "stream")) {
           throw error;
@@ -205,12 +246,13 @@
         state.streamRefused = true;
       }
     }
-    return complete(body, progress);
+    return complete(body, progress, asked);
   }
 
   // POST the same body until it is answered: after a 503 or 429 with Retry-After, wait that
   // long and send it again with the next try number, which resumes the same job.
-  async function complete(body, progress) {
+  async function complete(body, progress, asked) {
+    const { signal } = asked.controller;
     for (let attempt = 0; ; attempt += 1) {
       const response = await withToken(() =>
         send("v1/chat/completions", {
@@ -220,11 +262,12 @@
             [RETRY_COUNT_HEADER]: String(attempt),
           }),
           body: JSON.stringify(body),
+          signal,
         }),
       );
       const type = response.headers.get("content-type") ?? "";
       if (response.ok && type.startsWith("text/event-stream")) {
-        return readStream(response, progress);
+        return readStream(response, progress, asked);
       }
       if (response.ok) {
         return wholeReply(await response.json(), progress);
@@ -232,7 +275,9 @@
       const wait = retryAfterOf(response);
       const error = await errorOf(response);
       if (wait === null || attempt >= MAX_RETRIES) throw error;
-      await progress.retryIn(wait);
+      const stopped = new Promise((resolve) => signal.addEventListener("abort", resolve));
+      await Promise.race([progress.retryIn(wait), stopped]);
+      if (signal.aborted) throw new ApiError("stopped", 0);
     }
   }
 
@@ -251,13 +296,17 @@
   // chunk (stream_options.include_usage) and `data: [DONE]`; comments are the keep-alives
   // the router sends while the node starts; an {"error": ...} event is a failure after the
   // 200 was sent.
-  async function readStream(response, progress) {
+  // Each chunk's id is "chatcmpl-" and the job's id: what Stop cancels (POST /cancel/{id}).
+  async function readStream(response, progress, asked) {
     const reply = { text: "", finish: null, usage: null };
     const finished = await forEachEvent(response.body, {
       comment: () => progress.keepAlive(),
       data: (data) => {
         if (data === "[DONE]") return true;
         const chunk = JSON.parse(data);
+        if (!asked.jobId && typeof chunk.id === "string" && chunk.id.startsWith("chatcmpl-")) {
+          asked.jobId = chunk.id.slice("chatcmpl-".length);
+        }
         if (chunk.error) {
           throw new ApiError(chunk.error.message ?? "the reply failed", 200);
         }
@@ -519,9 +568,14 @@
     return status;
   }
 
+  // While a reply is on its way, Send is Stop.
   function setBusy(busy) {
     state.busy = busy;
-    byId("send").disabled = busy;
+    const button = byId("send");
+    button.textContent = busy ? "Stop" : "Send";
+    button.title = busy ? "stop this reply; its text so far stays" : "";
+    button.classList.toggle("stop", busy);
+    button.disabled = false;
     byId("new-chat").disabled = busy;
   }
 
@@ -540,7 +594,7 @@
   function showUsage(turn, reply, seconds) {
     const line = document.createElement("p");
     line.className = "usage";
-    const parts = [];
+    const parts = reply.stopped ? ["stopped"] : [];
     if (reply.usage) {
       const { prompt_tokens: prompt, completion_tokens: completion } = reply.usage;
       parts.push(`${prompt} prompt + ${completion} completion tokens`);
@@ -651,23 +705,54 @@
     addTurn("user", content);
     const turn = addTurn("assistant", "");
     const progress = progressFor(turn);
+    const asked = { controller: new AbortController(), jobId: null };
+    flight = asked;
     try {
-      const reply = await ask(fitting(state.messages), idleMinutes(), progress);
+      const reply = await ask(fitting(state.messages), idleMinutes(), progress, asked);
       state.messages.push({ role: "assistant", content: reply.text });
       showUsage(turn, reply, progress.seconds());
     } catch (error) {
-      // The prompt goes back in the box, and out of the conversation, to be sent again.
-      state.messages.pop();
-      turn.classList.add("failed");
-      box.value = content;
-      showError(error.message);
-      if (error instanceof ApiError && error.status === 401) signOut(false);
+      if (asked.stop) await asked.stop;
+      if (asked.stopped) {
+        showStopped(turn, asked, progress.seconds(), content);
+      } else {
+        failed(turn, error, content);
+      }
     } finally {
+      flight = null;
       progress.stop();
       setBusy(false);
       wake.upSince = Date.now(); // the node stays up an idle period after a reply
     }
     refreshNode();
+  }
+
+  // A stopped reply: its text so far (the cancelled reply's, else what the stream brought)
+  // is the answer, marked stopped, and joins the conversation; stopped before any text,
+  // the prompt goes back in the box instead.
+  function showStopped(turn, asked, seconds, content) {
+    const box = byId("prompt");
+    const text = asked.cancelledText ?? turn.querySelector(".text").textContent;
+    turn.querySelector(".text").textContent = text;
+    turn.classList.add("stopped");
+    if (text.trim()) {
+      state.messages.push({ role: "assistant", content: text });
+    } else {
+      state.messages.pop();
+      if (!box.value.trim()) box.value = content;
+    }
+    showUsage(turn, { stopped: true, usage: null, finish: null }, seconds);
+    if (asked.stopError) showError(`the reply may not be cancelled: ${asked.stopError}`);
+  }
+
+  // A failed reply: the prompt goes back in the box, and out of the conversation, to be
+  // sent again.
+  function failed(turn, error, content) {
+    state.messages.pop();
+    turn.classList.add("failed");
+    byId("prompt").value = content;
+    showError(error.message);
+    if (error instanceof ApiError && error.status === 401) signOut(false);
   }
 
   async function onStop() {
@@ -757,8 +842,14 @@
     });
     byId("sign-in-start").addEventListener("click", signInWithAccount);
     byId("prompt-form").addEventListener("submit", onPrompt);
+    byId("send").addEventListener("click", (event) => {
+      if (!state.busy) return; // Send: the form's submit
+      event.preventDefault();
+      stopReply();
+    });
     byId("prompt").addEventListener("focus", wakeAhead);
     byId("prompt").addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && state.busy) stopReply();
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         byId("prompt-form").requestSubmit();
       }

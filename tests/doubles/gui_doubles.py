@@ -23,6 +23,7 @@ class ChatViewDouble:
 
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     sending: bool = False
+    stoppable: bool = False  # Send shows as Stop, enabled
     stop_available: bool | None = None
     phase: str = ""
     node: str = ""
@@ -59,6 +60,11 @@ class ChatViewDouble:
     def set_sending(self, sending: bool) -> None:
         self.calls.append(("set_sending", sending))
         self.sending = sending
+        self.stoppable = False
+
+    def set_stoppable(self, stoppable: bool) -> None:
+        self.calls.append(("set_stoppable", stoppable))
+        self.stoppable = stoppable
 
     def set_phase(self, text: str) -> None:
         self.calls.append(("set_phase", text))
@@ -171,6 +177,7 @@ class BackendDouble:
     can_stop: bool = True
     has_cost: bool = True
     can_wake: bool = True
+    can_cancel: bool = True
     sends: list[Ticket | Exception] = field(default_factory=list)
     responses: list[Answer | Waiting | Exception] = field(default_factory=list)
     stops: list[NodePhase | Exception] = field(default_factory=list)
@@ -178,6 +185,9 @@ class BackendDouble:
     # What each wake answers (an Exception is raised); the idle minutes of each wake asked.
     woken: list[NodePhase | Exception] = field(default_factory=list)
     wakes: list[int] = field(default_factory=list)
+    # What each cancel answers (an Exception is raised; None: "cancelling"); the ids asked.
+    cancels: list[Answer | Exception | None] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
     node: NodePhase = "stopped"
     sent: list[tuple[list[Message], int, str]] = field(default_factory=list)
     waits: list[int] = field(default_factory=list)
@@ -198,6 +208,13 @@ class BackendDouble:
             answer: Answer | Waiting = _next(self.responses)
             return answer
         return Answer(text="a reply", model="double-model", latency_ms=1500)
+
+    def cancel(self, ticket: Ticket) -> Answer | None:
+        self.cancelled.append(ticket.id)
+        if not self.cancels:
+            return None
+        answer: Answer | None = _next(self.cancels)
+        return answer
 
     def stop(self) -> NodePhase:
         self.node = _next(self.stops) if self.stops else "stopping"

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from gui.chat import POLL_SECONDS
-from gui.window import DISABLED_BG, RED
+from gui.window import DISABLED_BG, GREEN, RED
 from tests.doubles.http_app import http_app
 from tests.doubles.router_api_double import RouterApiDouble
 from tests.fixtures.asgi_server import serve_asgi
@@ -194,7 +194,9 @@ def test_the_window_answers_stops_the_gpu_and_keeps_the_idle_minutes(
     assert len(followed) == 2
     assert {r.url.params.get("wait") for r in results if r not in followed} == {str(POLL_SECONDS)}
 
-    # Stop GPU: the red button, clicked with the mouse.
+    # Stop GPU: the red button, clicked with the mouse, once Send is green again (while a
+    # reply is on its way Send is a Stop of the same red).
+    wait_for("Send back after the reply", lambda: app.window.find_colour(_rgb(GREEN)))
     stop_button = wait_for("the red Stop GPU button", lambda: app.window.find_colour(_rgb(RED)))
     assert isinstance(stop_button, Area)
     app.window.click(*stop_button.centre)
@@ -214,6 +216,7 @@ def test_the_window_answers_stops_the_gpu_and_keeps_the_idle_minutes(
     again.send("Still 12 idle minutes?")
     wait_for("the reply after the restart", lambda: again.events("reply"))
     assert stack.infer_bodies()[-1]["idle"] == 12
+    wait_for("Send back after the reply", lambda: again.window.find_colour(_rgb(GREEN)))
 
     # Backend: OpenAI from the dropdown, by keyboard; Stop GPU goes grey, never faked.
     assert again.window.find_colour(_rgb(RED)) is not None

@@ -4,12 +4,14 @@ Against the real router on a real port (uvicorn on its own event loop, in a port
 thread, beside a WatcherNode on the engine double), set up as deployed: sign-in through
 CognitoHostedUiDouble's hosted UI with PKCE (the code redeemed by the page itself), then
 send, see the engine's reply and its usage, the conversation carried into the next prompt;
-Stop GPU for the owner, who stops the node with it, and not for a plain user; a forged
-state refused; a bad token shows the router's 401 message; Sign out through /logout. One
-router, one hosted UI and one browser for the module; each test starts with the tab's
-storage cleared. Against V1StreamDouble, the transport's own cases: a 503 waited out and
-sent again as the same request, the node's phase in words, keep-alives while the node
-starts, text shown as it comes, an in-stream error, a router that does not stream.
+Stop (Send, while a reply streams) cancelling a slow reply, its text so far kept and marked
+stopped, the job's stored reply cancelled; Stop GPU for the owner, who stops the node with
+it, and not for a plain user; a forged state refused; a bad token shows the router's 401
+message; Sign out through /logout. One router, one hosted UI and one browser for the
+module; each test starts with the tab's storage cleared. Against V1StreamDouble, the
+transport's own cases: a 503 waited out and sent again as the same request, the node's
+phase in words, keep-alives while the node starts, text shown as it comes, an in-stream
+error, a router that does not stream.
 
 The screenshot of a conversation is saved under the test's tmp dir, or where
 CHAT_SCREENSHOT says (`CHAT_SCREENSHOT=docs/chat.png` refreshes the README's picture).
@@ -53,6 +55,8 @@ from tlfif.settings import CommonSettings, RouterSettings
 MODEL = "engine-double"
 FIRST = "Hello from the chat page in a real browser"
 SECOND = "Each word of this reply came as its own token"
+# Thirty words said back 0.2 s apart (~6 s): stopped after its first few.
+SLOW = " ".join(["the slow reply goes on word after word"] * 3 + ["until someone stops it"])
 OWNER, PLAIN_USER = "alice", "bob"  # alice's tokens carry the owner group (TokenIssuerDouble)
 T = TypeVar("T")
 
@@ -135,6 +139,7 @@ class Deployed:
     hosted_ui: CognitoHostedUiDouble
     node: NodeControlDouble
     metrics: MetricsDouble
+    replies: ReplyStoreDouble  # the watcher's, which the router reads
 
 
 @asynccontextmanager
@@ -160,7 +165,7 @@ async def served_router(
             # The app client's callback and sign-out URLs: the page's own address.
             hosted_ui.callback_urls.append(f"{url}/")
             hosted_ui.logout_urls.append(f"{url}/")
-            yield Deployed(url, hosted_ui, router.node, router.metrics)
+            yield Deployed(url, hosted_ui, router.node, router.metrics, node.store)
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +328,33 @@ def test_the_prompt_box_wakes_the_node_once_when_it_gets_focus(
     page.driver.get(f"{deployed.url}/?wake=on")
     page.until(lambda: deployed.metrics.counts["Wakes"] == before + 2)
     assert page.stored()[1] == 0
+
+
+def test_stop_cancels_a_streaming_reply_and_keeps_its_text_so_far_marked_stopped(
+    page: ChatPage, deployed: Deployed, engine_double_server: RunningEngineDouble
+) -> None:
+    engine = engine_double_server.double
+    engine.reset()
+    engine.token_delay_seconds = 0.2
+    try:
+        page.sign_in_with_account()
+        page.send(SLOW)
+        page.until(lambda: len(" ".join(page.replies()).split()) >= 3)
+        button = page.driver.find_element(By.ID, "send")
+        assert button.text == "Stop"  # Send, while the reply streams
+        button.click()
+        [usage] = page.until(lambda: page.usage())
+        shown = page.replies()[-1]
+    finally:
+        engine.reset()
+    assert usage.startswith("stopped · ")
+    assert shown and SLOW.startswith(shown) and len(shown) < len(SLOW)
+    assert page.text("send") == "Send" and page.prompt_box() == ""
+    # The job's one reply says cancelled, with the text the page shows: the cancel's own
+    # answer, well inside the 10 s a dropped stream waits before it cancels (ADR 0030).
+    cancelled = [r for r in deployed.replies.replies.values() if r.status == "cancelled"]
+    assert [r.text for r in cancelled] == [shown]
+    assert page.policy_violations() == []
 
 
 def test_stop_gpu_stops_the_node_for_the_owner(page: ChatPage, deployed: Deployed) -> None:

@@ -6,21 +6,15 @@ tests/integration/test_cli_router.py.)"""
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable
 
 import pytest
 
+from tests.fixtures.cli_pty import PtyRun, run_on_pty
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import RedisServer
-from tests.integration.test_cli_live import ROOT, Chunk, PtyRun, cli_env, read_terminal, warm_stack
+from tests.integration.test_cli_live import cli_env, warm_stack
 
 pytestmark = pytest.mark.anyio
 __all__ = ["cli_env"]  # the fixture, imported to be used here
@@ -29,44 +23,9 @@ LONG = " ".join(f"word{i}" for i in range(60))
 
 
 def run_interrupted(args: list[str], env: dict[str, str]) -> PtyRun:
-    """`tlfif ARGS` on a pty, sent SIGINT (what Ctrl-C sends) once its text has begun."""
-    out_leader, out_follower = pty.openpty()
-    err_leader, err_follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tlfif_cli", *args],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=out_follower,
-        stderr=err_follower,
-    )
-    os.close(out_follower)
-    os.close(err_follower)
-    out: list[Chunk] = []
-    err: list[Chunk] = []
-    readers = [
-        threading.Thread(target=read_terminal, args=(leader, chunks), daemon=True)
-        for leader, chunks in ((out_leader, out), (err_leader, err))
-    ]
-    for reader in readers:
-        reader.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not "".join(chunk.text for chunk in out).strip():
-            assert time.monotonic() < deadline and process.poll() is None, "no text came"
-            time.sleep(0.02)
-        time.sleep(0.3)  # a few tokens more
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for reader in readers:
-            reader.join(10)
-        os.close(out_leader)
-        os.close(err_leader)
-    return PtyRun(code, out, "".join(chunk.text for chunk in err))
+    """`tlfif ARGS` on a pty, sent SIGINT (what Ctrl-C sends) once its text has begun (and
+    a few tokens more)."""
+    return run_on_pty(args, env, interrupt_after_text=0.3)
 
 
 async def test_ctrl_c_in_infer_cancels_the_job_and_says_so(

@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pty
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.doubles.cloud import ReplyStoreDouble
+from tests.fixtures.cli_pty import PtyRun, run_on_pty
 from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import RedisServer
@@ -39,74 +36,9 @@ from tlfif.redis_conn import RedisClient, connect
 from tlfif_cli.live import RESTARTED
 
 pytestmark = pytest.mark.anyio
-ROOT = Path(__file__).resolve().parents[2]
 # Fourteen words: the engine double says them back, one token each.
 PROMPT = "the sea is wide and deep and the waves come in one after another"
 TOKEN_DELAY_SECONDS = 0.08
-
-
-@dataclass(frozen=True)
-class Chunk:
-    at: float
-    text: str
-
-
-@dataclass
-class PtyRun:
-    """What the CLI wrote to its two terminals: stdout as it came, and stderr."""
-
-    code: int
-    chunks: list[Chunk]
-    err: str
-
-    @property
-    def out(self) -> str:
-        # The terminal's line discipline turns "\n" into "\r\n" (onlcr).
-        return "".join(chunk.text for chunk in self.chunks).replace("\r\n", "\n")
-
-
-def read_terminal(leader: int, chunks: list[Chunk]) -> None:
-    """What arrives on a pty's leader side, with when it came, until the process is gone."""
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # EIO: the process closed its end of the terminal
-            return
-        if not data:
-            return
-        chunks.append(Chunk(time.monotonic(), data.decode("utf-8", "replace")))
-
-
-def run_on_pty(args: list[str], env: dict[str, str]) -> PtyRun:
-    """`tlfif ARGS` with stdout and stderr each on a pty of its own, as on a terminal
-    (rich draws its spinner on stderr there), read until the process ends."""
-    out_leader, out_follower = pty.openpty()
-    err_leader, err_follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tlfif_cli", *args],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=out_follower,
-        stderr=err_follower,
-    )
-    os.close(out_follower)
-    os.close(err_follower)
-    out: list[Chunk] = []
-    err: list[Chunk] = []
-    err_reader = threading.Thread(target=read_terminal, args=(err_leader, err), daemon=True)
-    err_reader.start()
-    try:
-        read_terminal(out_leader, out)
-        code = process.wait(timeout=30)
-    finally:
-        if process.poll() is None:  # a hung CLI must not outlive its test
-            process.kill()
-            process.wait()
-        err_reader.join(10)
-        os.close(out_leader)
-        os.close(err_leader)
-    return PtyRun(code, out, "".join(chunk.text for chunk in err))
 
 
 @dataclass

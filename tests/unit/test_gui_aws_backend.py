@@ -90,7 +90,7 @@ def test_waiting_long_polls_through_the_cold_start_phases_to_the_reply() -> None
     assert {r.url.params["wait"] for r in router.sent("GET /result/")} == {"20"}
 
 
-@pytest.mark.parametrize("status", ["error", "expired", "cancelled"])
+@pytest.mark.parametrize("status", ["error", "expired"])
 def test_a_reply_without_text_is_a_failure_naming_its_status(status: str) -> None:
     router = RouterApiDouble(phases=[], reply_status=status, reply_error="engine failed")  # type: ignore[arg-type]
     backend = client(router)
@@ -99,6 +99,33 @@ def test_a_reply_without_text_is_a_failure_naming_its_status(status: str) -> Non
         ReplyFailed, match=f"^{AWS_TINYLLAMA}: the reply is {status}: engine failed"
     ):
         backend.get_response(ticket, wait_seconds=20)
+
+
+def test_stop_cancels_the_job_and_its_cancelled_reply_is_the_answer_marked_stopped() -> None:
+    router = RouterApiDouble()
+    backend = client(router)
+    ticket = backend.send_prompt(chat("hi"), idle_minutes=5, key="k")
+    answer = backend.cancel(ticket)
+    assert answer == Answer(text="", model=None, latency_ms=None, stopped=True)
+    assert [r.url.path for r in router.sent("POST /cancel/")] == [f"/cancel/{ticket.id}"]
+    # The wait reads the same reply: a cancelled reply is an answer, not a failure.
+    assert backend.get_response(ticket, wait_seconds=20) == answer
+
+
+def test_a_stop_after_the_reply_landed_409_gives_the_reply_that_landed() -> None:
+    router = RouterApiDouble(phases=[], reply_text="It landed first")
+    backend = client(router)
+    ticket = backend.send_prompt(chat("hi"), idle_minutes=5, key="k")
+    answer = backend.cancel(ticket)
+    assert answer == Answer(text="It landed first", model="gemma-3-270m", latency_ms=1500)
+
+
+def test_a_stop_the_node_has_not_done_yet_202_leaves_the_reply_to_the_wait() -> None:
+    cancelling = httpx.Response(202, json={"status": "cancelling", "id": "j"})
+    router = RouterApiDouble(canned={"POST /cancel/": cancelling})
+    backend = client(router)
+    ticket = backend.send_prompt(chat("hi"), idle_minutes=5, key="k")
+    assert backend.cancel(ticket) is None
 
 
 def test_a_401_refreshes_the_token_once_and_retries() -> None:

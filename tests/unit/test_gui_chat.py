@@ -1,4 +1,4 @@
-"""gui/chat.py: what Send, Stop GPU, New chat, the idle Spinbox and the Backend dropdown
+"""gui/chat.py: what Send (and Stop), Stop GPU, New chat, the idle Spinbox and the Backend dropdown
 do, against a recording view, an inline scheduler and scripted backends (no display)."""
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def h(tmp_path: Path) -> Harness:
     openai = BackendDouble(name=OPENAI, can_stop=False, has_cost=False)
     registry = BackendRegistry(
         [
-            BackendEntry(AWS_TINYLLAMA, can_stop=True, has_cost=True, build=lambda: aws),
+            BackendEntry(
+                AWS_TINYLLAMA, can_stop=True, has_cost=True, build=lambda: aws, can_cancel=True
+            ),
             BackendEntry(OPENAI, can_stop=False, has_cost=False, build=lambda: openai),
         ]
     )
@@ -252,3 +254,79 @@ def test_a_node_that_did_not_start_is_said_once_and_the_wait_goes_on(h: Harness)
     notices = [text for (text,) in h.view.said("show_notice")]
     assert notices == [f"{AWS_TINYLLAMA}: {note}"]
     assert h.view.pane[-1] == f"{AWS_TINYLLAMA}: late"
+
+
+def stop_at_first_poll(h: Harness) -> None:
+    polls = len(h.aws.waits)
+    h.aws.on_poll = lambda: h.chat.stop_reply() if len(h.aws.waits) == polls + 1 else None
+
+
+def test_send_becomes_stop_and_stop_shows_the_text_so_far_as_the_answer(h: Harness) -> None:
+    stopped = Answer("Once upon", "tinyllama", 800, stopped=True)
+    h.aws.cancels = [stopped]
+    h.aws.responses = [Waiting("generating"), stopped]  # what the wait reads: the same reply
+    stop_at_first_poll(h)
+    h.chat.send("Tell me a story")
+    assert h.aws.cancelled == ["job-1"]
+    # Stop once the job had an id; a disabled Stop while the cancel went; then Send back.
+    assert h.view.said("set_stoppable") == [(True,), (False,)]
+    assert (f"{AWS_TINYLLAMA}: stopping the reply",) in h.view.said("set_phase")
+    [(_, answer, _, _)] = h.view.said("show_reply")  # shown once, though the wait read it too
+    assert answer == stopped
+    assert h.view.sending is False and h.chat.in_flight is False
+    # What the user saw is part of the chat the next prompt carries.
+    assert [m.content for m in h.chat.conversation.messages] == ["Tell me a story", "Once upon"]
+
+
+def test_a_stop_after_the_reply_landed_shows_the_reply_that_landed(h: Harness) -> None:
+    landed = Answer("The whole reply", "tinyllama", 1500)
+    h.aws.cancels = [landed]  # the 409's reply (gui/aws_backend.py reads it)
+    h.aws.responses = [Waiting("generating"), landed]
+    stop_at_first_poll(h)
+    h.chat.send("Hello")
+    [(_, answer, _, _)] = h.view.said("show_reply")
+    assert answer == landed and answer.stopped is False
+
+
+def test_a_stop_the_node_has_yet_to_make_lets_the_wait_read_the_cancelled_reply(
+    h: Harness,
+) -> None:
+    h.aws.cancels = [None]  # 202 cancelling
+    h.aws.responses = [Waiting("generating"), Answer("", None, None, stopped=True)]
+    stop_at_first_poll(h)
+    h.chat.send("Hello")
+    assert h.view.said("set_phase")[-1] == (f"{AWS_TINYLLAMA}: stopping at the next tokens",)
+    [(_, answer, _, _)] = h.view.said("show_reply")
+    assert answer.stopped is True
+    # Stopped before any text: nothing joins the chat, and the prompt is back to resend.
+    assert h.chat.conversation.messages == [] and h.view.prompt == "Hello"
+
+
+def test_a_failed_stop_is_shown_and_stop_is_offered_again_while_the_reply_comes(
+    h: Harness,
+) -> None:
+    h.aws.cancels = [BackendTransient(AWS_TINYLLAMA, "cannot reach the router")]
+    h.aws.responses = [Waiting("generating"), Answer("made it", None, None)]
+    stop_at_first_poll(h)
+    h.chat.send("Hello")
+    [(text,)] = h.view.said("show_error")
+    assert text == (
+        f"Stop failed: {AWS_TINYLLAMA}: cannot reach the router; the reply is still coming"
+    )
+    assert h.view.said("set_stoppable") == [(True,), (False,), (True,)]
+    assert h.view.pane[-1] == f"{AWS_TINYLLAMA}: made it"
+
+
+def test_stop_does_nothing_before_the_job_has_an_id(h: Harness) -> None:
+    h.scheduler.hold = True
+    h.chat.send("Hello")
+    h.chat.stop_reply()
+    assert h.aws.cancelled == [] and h.view.said("set_stoppable") == []
+
+
+def test_the_openai_backend_offers_no_stop(h: Harness) -> None:
+    h.chat.switch_backend(OPENAI)
+    h.openai.on_poll = h.chat.stop_reply
+    h.chat.send("Hello")
+    assert h.view.said("set_stoppable") == [] and h.openai.cancelled == []
+    assert h.view.pane[-1] == f"{OPENAI}: a reply"
