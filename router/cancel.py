@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from router.deps import Services, caller, services
-from router.result import NOT_FOUND, own_job, reply_of
-from tlfif.contracts import Cancelling, Owner, Reply, reply_key_for
+from router.result import lost_jobs_reply, own_job, reply_of
+from tlfif.contracts import Cancelling, Owner, Reply
 from tlfif.delivery import Queued, cancelled_reply, deliver
-from tlfif.errors import AlreadyAnswered, JobNotFound
+from tlfif.errors import AlreadyAnswered
 from tlfif.queue import JobState
 
 
@@ -27,11 +27,7 @@ async def cancel(request: Request) -> Response:
     job_id = request.path_params["id"]
     owner = await own_job(found, claims, job_id)
     if owner is None:
-        # Redis lost the job's record: a reply in S3 (the caller's own key) is answered.
-        stored = await found.replies.get_reply(reply_key_for(claims.sub, job_id))
-        if stored is None:
-            raise JobNotFound(NOT_FOUND)
-        raise already_answered(stored)
+        raise already_answered(await lost_jobs_reply(found, claims, job_id))
     state = await ask_cancel(found, job_id, owner)
     if state == "done":
         reply = await reply_of(found, job_id, owner.reply_key)

@@ -36,6 +36,16 @@ async def own_job(found: Services, claims: Claims, job_id: str) -> Owner | None:
     return owner
 
 
+async def lost_jobs_reply(found: Services, claims: Claims, job_id: str) -> Reply:
+    """The reply of the caller's job whose record Redis lost (a restart without persistence,
+    a failover): S3 is the durable record, and the key names the caller, so it may only ever
+    find the caller's own reply. JobNotFound (404) when there is none."""
+    stored = await found.replies.get_reply(reply_key_for(claims.sub, job_id))
+    if stored is None:
+        raise JobNotFound(NOT_FOUND)
+    return stored
+
+
 async def result(request: Request) -> Response:
     claims = await caller(request)
     found = services(request)
@@ -43,12 +53,7 @@ async def result(request: Request) -> Response:
     job_id = request.path_params["id"]
     owner = await own_job(found, claims, job_id)
     if owner is None:
-        # Redis may have lost the job's record (a restart without persistence, a failover):
-        # S3 is the durable record, and the key names the caller, so it may only ever find
-        # the caller's own reply.
-        stored = await found.replies.get_reply(reply_key_for(claims.sub, job_id))
-        if stored is None:
-            raise JobNotFound(NOT_FOUND)
+        stored = await lost_jobs_reply(found, claims, job_id)
         return JSONResponse(stored.model_dump(mode="json"))
     reply = await reply_of(found, job_id, owner.reply_key)
     if reply is not None:

@@ -4,29 +4,18 @@ The harness is test_router_openai.py's: a real WatcherNode on the engine double.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx2
 import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
-from tests.fixtures.engine import RunningEngineDouble
-from tests.fixtures.redis_servers import RedisServer
+from tests.doubles.token_issuer import sub_of
 from tests.fixtures.router_app import RouterHarness
-from tests.integration.test_router_openai import MODEL, PROMPT, USER, warm_router
+from tests.integration.test_router_openai import MODEL, PROMPT, USER, router
 from tlfif.contracts import reply_key_for
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def router(
-    redis_server: RedisServer, token_issuer: TokenIssuerDouble, engine_double: RunningEngineDouble
-) -> AsyncIterator[RouterHarness]:
-    async with warm_router(redis_server, token_issuer, engine_double) as harness:
-        yield harness
+__all__ = ["router"]  # the fixture, imported to be used here
 
 
 async def test_a_key_is_an_openai_api_key_until_it_is_revoked(router: RouterHarness) -> None:
