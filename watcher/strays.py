@@ -6,6 +6,10 @@ in-flight list while no slot runs it, and the heartbeat keeps the reaper away, s
 would ever answer it. After such a failed claim the consumers sweep the list: an id no slot
 holds in two sweeps at least SWEEP_GAP_SECONDS apart (a claim that has just returned is
 held at once) goes back to the pending list, to run next.
+
+The sweeps go on for WATCH_SECONDS after Redis answers again, not only until one finds the
+list clean: the stale command may run after the first sweep (it sat in a socket Redis reads
+in its own order once it resumes; the chaos suite caught one landing 0.6 s after a freeze).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from tlfif.runtime.logs import log_event
 log = logging.getLogger(__name__)
 
 SWEEP_GAP_SECONDS = 1.0
+# How long after the first answer that follows a failed claim the list is still swept.
+WATCH_SECONDS = 15.0
 
 
 class StrayClaims:
@@ -27,7 +33,8 @@ class StrayClaims:
         self.queue = queue
         self._held: set[str] = set()
         self._suspects: set[str] = set()
-        self._due = False
+        self._failed = False
+        self._watch_until = 0.0
         self._last_sweep = 0.0
 
     def hold(self, job_id: str) -> None:
@@ -38,18 +45,22 @@ class StrayClaims:
 
     def claim_failed(self) -> None:
         """A claim's answer was lost: its move may still have happened."""
-        self._due = True
+        self._failed = True
 
     async def sweep(self) -> int:
-        """Requeue the confirmed strays; returns how many. Raises QueueUnavailable."""
+        """Requeue the confirmed strays; returns how many. Called after each claim Redis
+        answered. Raises QueueUnavailable."""
         now = time.monotonic()
-        if not self._due or now - self._last_sweep < SWEEP_GAP_SECONDS:
+        if self._failed:  # the first answer since: watch the list from here
+            self._failed = False
+            self._watch_until = now + WATCH_SECONDS
+        due = now < self._watch_until or self._suspects
+        if not due or now - self._last_sweep < SWEEP_GAP_SECONDS:
             return 0
         self._last_sweep = now
         strays = set(await self.queue.in_flight(self.node)) - self._held
         confirmed = strays & self._suspects
         self._suspects = strays - confirmed
-        self._due = bool(self._suspects)
         if not confirmed:
             return 0
         moved = await self.queue.give_back(self.node, sorted(confirmed))

@@ -284,6 +284,32 @@ async def test_a_claim_whose_answer_was_lost_goes_back_to_the_queue(
     assert await sweeper.sweep() == 0
 
 
+async def test_a_lost_claim_that_lands_after_the_first_sweep_still_goes_back(
+    client: RedisClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stale move may run after the first sweep following the failure found the list
+    clean (the chaos suite caught one): the sweeps go on for WATCH_SECONDS all the same."""
+    from watcher import strays
+
+    monkeypatch.setattr(strays, "SWEEP_GAP_SECONDS", 0.0)
+    queue = JobQueue(client)
+    late = make_job(prompt="late")
+    await queue.enqueue(late)
+    sweeper = strays.StrayClaims("node-a", queue)
+    sweeper.claim_failed()
+    assert await sweeper.sweep() == 0  # Redis answers again: the list is clean so far
+    assert await queue.claim_next("node-a", timeout=1) == late.id  # ... then the move lands
+    assert await sweeper.sweep() == 0  # seen once
+    assert await sweeper.sweep() == 1
+    assert await client.lrange(keys.PENDING, 0, -1) == [late.id]
+    monkeypatch.setattr(strays, "WATCH_SECONDS", 0.0)
+    sweeper.claim_failed()
+    assert await sweeper.sweep() == 0
+    await queue.claim_next("node-a", timeout=1)
+    assert await sweeper.sweep() == 0  # the watch is over: no sweep at all
+    assert await queue.in_flight("node-a") == [late.id]
+
+
 async def test_under_the_budget_hold_nothing_is_queued(client: RedisClient) -> None:
     queue = JobQueue(client)
     first = await queue.enqueue(make_job())
