@@ -39,7 +39,6 @@ from tlfif.openai_contracts import (
     OpenAIErrorDetail,
     TextCompletionChunk,
 )
-from tlfif.runtime.logs import log_event
 from tlfif.tokens import follow
 
 log = logging.getLogger(__name__)
@@ -120,14 +119,17 @@ async def _cancel_unless_resumed(found: Services, job_id: str, opened: int) -> N
     await asyncio.sleep(found.settings.v1_disconnect_grace_seconds)
     try:
         if await found.queue.streams_opened(job_id) != opened:
-            log_event(log, "stream_resumed", jobId=job_id)
+            log.info("stream left and resumed", extra={"job_id": job_id})
             return
         owner = await found.queue.owner(job_id)
         state = await ask_cancel(found, job_id, owner) if owner is not None else "gone"
     except TlfifError as exc:  # Redis or S3 away: the job goes on, as if never left
-        log_event(log, "stream_abandoned", logging.WARNING, jobId=job_id, error=exc.message)
+        log.warning(
+            "stream left, job not cancelled", extra={"job_id": job_id, "detail": exc.message}
+        )
         return
-    log_event(log, "stream_abandoned", jobId=job_id, state=state, cancelled=state != "done")
+    # state: where the job was; anything but "done" (answered already) is now cancelled.
+    log.info("stream left with no retry", extra={"job_id": job_id, "state": state})
 
 
 async def _events(
