@@ -170,6 +170,20 @@ class KeyStoreError(TlfifError):
     public_message = "key store unavailable"
 
 
+class WebhookStoreError(TlfifError):
+    """The store of webhook secrets and settings (S3 webhook-secrets/, ADR 0031) failed."""
+
+    status, code, retry_after = 503, "webhook_store_unavailable", 5
+    public_message = "webhook secret store unavailable"
+
+
+class NotifyError(TlfifError):
+    """Publishing to the replies topic (SNS, ADR 0031) failed."""
+
+    status, code = 503, "notify_unavailable"
+    public_message = "notification topic unavailable"
+
+
 class ReplyExists(TlfifError):
     """The write-once reply was written already (S3 412): the job is answered."""
 

@@ -6,10 +6,12 @@ watcher are written against these, never against boto3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 from tlfif.api_key_contracts import ApiKey
 from tlfif.contracts import Reply
+from tlfif.webhook_contracts import WebhookProfile, WebhookRecord
 
 # EC2's own instance state names.
 InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
@@ -75,6 +77,35 @@ class ApiKeyStore(Protocol):
     async def touch_key(self, key_hash: str, used_ms: int) -> None:
         """Record the key's last use. A touch that lands after delete_key leaves no key."""
         ...
+
+
+class WebhookSecrets(Protocol):
+    """Where each user's webhook secret and setting are kept (S3 webhook-secrets/<sub>.json,
+    SSE-KMS, ADR 0031): the secret itself, encrypted at rest, for the sender signs with it.
+    Every method raises WebhookStoreError on a failure of the store."""
+
+    async def get_profile(self, sub: str) -> WebhookProfile | None:
+        """The user's profile; None if they have none yet."""
+        ...
+
+    async def put_profile(self, sub: str, profile: WebhookProfile) -> None:
+        """Write the profile over whatever is there."""
+        ...
+
+    async def update_profile(
+        self, sub: str, change: Callable[[WebhookProfile | None], WebhookProfile]
+    ) -> WebhookProfile:
+        """Read the profile, apply `change`, write what it returns unless that is what was
+        read, and return it. A write that raced another (a rotate beside a settings change)
+        reads and applies again, so neither is lost: a rotated secret is never undone."""
+        ...
+
+
+class WebhookRecords(Protocol):
+    """Where a request's webhook waits for its reply (S3 webhooks/<sub>/<id>.json, ADR
+    0031), written before the job is queued. Raises ReplyStoreError on a failure."""
+
+    async def put_record(self, sub: str, job_id: str, record: WebhookRecord) -> None: ...
 
 
 class SelfStop(Protocol):

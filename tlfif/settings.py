@@ -23,6 +23,7 @@ DEFAULT_ENGINE_MODEL = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 # Prefixes of the deployables; the shared TLFIF_ set must not claim their names.
 DEPLOYABLE_PREFIXES = (
     "ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_", "HEALTH_", "GUI_",
+    "SENDER_",
 )  # fmt: skip
 
 
@@ -74,6 +75,13 @@ class CommonSettings(StrictSettings):
     job_ttl_seconds: Annotated[int, Field(ge=10, le=86400)] = 300
     node_tag_key: str = "env"
     node_tag_value: str = "tinyllama"
+    # Webhooks (ADR 0031), checked by the router at submit and by the sender at send. True
+    # only on the local stack: receivers on loopback (127.0.0.0/8, ::1) are then allowed;
+    # private, link-local and metadata addresses never are.
+    webhook_allow_loopback: bool = False
+    # host[:port] of the DNS server webhook hosts are resolved at (UDP); empty: the
+    # system's resolver.
+    webhook_nameserver: str = ""
 
 
 class RouterSettings(StrictSettings):
@@ -203,6 +211,23 @@ class WatcherSettings(StrictSettings):
     redis_backoff_max_seconds: Annotated[float, Field(gt=0)] = 30.0
     # On SIGTERM, how long running jobs may finish; keep below supervisord's stopwaitsecs.
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+
+class SenderSettings(StrictSettings):
+    """`TLFIF_SENDER_*`: the webhook sender (a Lambda on the replies' S3 events, ADR 0031)."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_SENDER_", extra="forbid", frozen=True)
+
+    # The replies topic (SNS): every reply's id, submitter and status. Empty: none.
+    topic_arn: str = ""
+    # Tries per webhook, the wait before the second (doubled before each next one), and
+    # each try's time limit: 4, 2 s and 5 s bound a failing receiver to ~34 s of the
+    # function's 60.
+    attempts: Annotated[int, Field(ge=1, le=8)] = 4
+    backoff_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5.0
+    # A PEM file of CAs trusted besides the system's (a receiver behind a private CA).
+    ca_file: str = ""
 
 
 class HealthSettings(StrictSettings):

@@ -33,6 +33,10 @@ class S3ReplyStore:
     async def get_reply(self, key: str) -> Reply | None:
         return await asyncio.to_thread(self._get, key)
 
+    def read_reply(self, key: str) -> Reply | None:
+        """get_reply for a caller without an event loop (the webhook sender)."""
+        return self._get(key)
+
     def _put(self, key: str, body: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
