@@ -26,6 +26,7 @@ from router import (
     node,
     result,
     wake,
+    webhook_secret,
 )
 from router.cors import Cors
 from router.deps import RouterDeps, open_services
@@ -51,6 +52,10 @@ ROUTES = [
     Route("/keys", api_keys.create, methods=["POST"]),
     Route("/keys", api_keys.list_keys, methods=["GET"]),
     Route("/keys/{id}", api_keys.revoke, methods=["DELETE"]),
+    # Each user's own webhook secret and setting (ADR 0031); never with an API key.
+    Route("/webhook-secret", webhook_secret.show, methods=["GET"]),
+    Route("/webhook-secret/rotate", webhook_secret.rotate, methods=["POST"]),
+    Route("/webhook-settings", webhook_secret.change_settings, methods=["PUT"]),
     # The OpenAI-compatible surface (ADR 0024): errors there are in OpenAI's shape.
     Route("/v1/chat/completions", completions.chat_completions, methods=["POST"]),
     Route("/v1/completions", completions.completions, methods=["POST"]),

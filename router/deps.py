@@ -22,16 +22,24 @@ from tlfif.claims import Claims, is_owner
 from tlfif.errors import Forbidden, TokenInvalid
 from tlfif.key_ring import KeyRing
 from tlfif.nodes import NodeRegistry
-from tlfif.ports import ApiKeyStore, Metrics, NodeControl, ReplyStore
+from tlfif.ports import (
+    ApiKeyStore,
+    Metrics,
+    NodeControl,
+    ReplyStore,
+    WebhookRecords,
+    WebhookSecrets,
+)
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
 from tlfif.settings import CommonSettings, RouterSettings
 from tlfif.throttle import Limit, Throttle
 from tlfif.wake import NodeWaker
+from tlfif.webhook_targets import Resolver, WebhookChecker, resolver_for
 
-# POST /infer, POST /stop, POST /wake and the key routes' POST and DELETE share the write
-# limits; every other authenticated route is a read.
-WRITE_METHODS = frozenset({"POST", "DELETE"})
+# POST /infer, POST /stop, POST /wake, the key routes' POST and DELETE and the webhook
+# routes' POST and PUT share the write limits; every other authenticated route is a read.
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,15 @@ class RouterDeps:
     # Where API keys are kept (S3 api-keys/, ADR 0027); None: a deployment without keys,
     # where every key is a 401 and /keys answers 503.
     api_keys: ApiKeyStore | None = None
+    # Each user's webhook secret and setting (S3 webhook-secrets/, ADR 0031); None: the
+    # webhook secret routes answer 503.
+    webhook_secrets: WebhookSecrets | None = None
+    # Where a request's webhook waits for its reply (S3 webhooks/, ADR 0031); None: a
+    # request naming a webhook is refused (400 unsupported).
+    webhook_records: WebhookRecords | None = None
+    # How webhook hosts are resolved; by default the system's resolver, or the DNS server
+    # TLFIF_WEBHOOK_NAMESERVER names.
+    webhook_resolve: Resolver | None = None
     # Defaults to common.redis_url; tests point it elsewhere.
     redis: Callable[[], RedisClient] | None = None
     # The long poll's client for blocking reads; by default one on common.redis_url, or, where
@@ -86,6 +103,9 @@ class Services:
     throttle: Throttle
     metrics: Metrics
     key_ring: KeyRing | None = None
+    webhook_secrets: WebhookSecrets | None = None
+    webhook_records: WebhookRecords | None = None
+    webhooks: WebhookChecker | None = None
 
 
 def rate_limits(settings: RouterSettings) -> dict[str, list[Limit]]:
@@ -138,6 +158,12 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
             throttle=Throttle(redis, rate_limits(deps.settings), deps.metrics, clock=deps.clock),
             metrics=deps.metrics,
             key_ring=key_ring,
+            webhook_secrets=deps.webhook_secrets,
+            webhook_records=deps.webhook_records,
+            webhooks=WebhookChecker(
+                deps.webhook_resolve or resolver_for(deps.common.webhook_nameserver),
+                allow_loopback=deps.common.webhook_allow_loopback,
+            ),
         )
     finally:
         if key_ring is not None:

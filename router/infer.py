@@ -7,6 +7,7 @@ that core, shared with the OpenAI-compatible routes (router/v1/): a /v1 call is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,12 +19,15 @@ from starlette.responses import JSONResponse, Response
 from router.deps import Services, caller, caller_is_owner, services
 from router.inputs import idempotency_key, infer_request, json_body, retry_count
 from tlfif.claims import Claims
-from tlfif.contracts import Accepted, InferRequest, Job
-from tlfif.errors import QueueUnavailable, Throttled, TlfifError
+from tlfif.contracts import Accepted, InferRequest, Job, now_ms
+from tlfif.errors import QueueUnavailable, Throttled, TlfifError, Unsupported
 from tlfif.queue import Enqueued
 from tlfif.resume import Resume, forget_key, resume_for
 from tlfif.throttle import BREACH_METRIC
 from tlfif.wake import Wake
+from tlfif.webhook_contracts import WebhookRecord
+from tlfif.webhook_secrets import ensure_profile
+from tlfif.webhook_targets import Target
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,8 @@ async def infer(request: Request) -> Response:
         asked = infer_request(body)
         resume = resume_for(idempotency_key(request), retry_count(request), "/infer", body)
         live = bool(asked.stream) and found.settings.v1_stream_live
-        submitted = await submit(request, claims, asked, resume, stream=live)
+        webhook = Webhook(asked.webhook, "webhook") if asked.webhook is not None else None
+        submitted = await submit(request, claims, asked, resume, stream=live, webhook=webhook)
     wake = submitted.wake
     ready = wake.phase == "ready"
     accepted = Accepted(
@@ -72,15 +77,33 @@ async def counted_submission(found: Services) -> AsyncIterator[None]:
         raise
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """The webhook a request names, and where it named it (its body's field, a header)."""
+
+    url: str
+    field: str
+
+
 async def submit(
-    request: Request, claims: Claims, asked: InferRequest, resume: Resume, *, stream: bool = False
+    request: Request,
+    claims: Claims,
+    asked: InferRequest,
+    resume: Resume,
+    *,
+    stream: bool = False,
+    webhook: Webhook | None = None,
 ) -> Submitted:
     """Queue `asked` for the caller, under `resume`'s key, and wake the node. Under a budget
-    hold nothing is queued (BudgetHold); past the caller's pending cap, Throttled."""
+    hold nothing is queued (BudgetHold); past the caller's pending cap, Throttled. A
+    webhook is checked first, and kept before the job is queued (ADR 0031)."""
     found = services(request)
+    target = await _checked(found, webhook) if webhook is not None else None
     if resume.fresh and resume.key is not None:
         await forget_key(found.redis, claims.sub, resume.key)
     job = Job.from_request(asked, claims.sub, stream=stream)
+    if target is not None:
+        await _keep_webhook(found, claims.sub, job.id, target)
     try:
         enqueued = await found.queue.enqueue(job, resume.key, with_node=True)
     except Throttled:
@@ -89,6 +112,25 @@ async def submit(
     wake = await _wake_for_new_job(found, enqueued, by_owner=caller_is_owner(request, claims))
     created_ms = job.created_ms if enqueued.created else None
     return Submitted(enqueued.id, enqueued.created, created_ms, wake)
+
+
+async def _checked(found: Services, webhook: Webhook) -> Target:
+    if found.webhooks is None or found.webhook_records is None or found.webhook_secrets is None:
+        raise Unsupported(
+            f"{webhook.field}: webhooks are not set up on this deployment", field=webhook.field
+        )
+    # Resolving the host blocks: in a thread, as boto3's calls are.
+    return await asyncio.to_thread(found.webhooks.target, webhook.url, webhook.field)
+
+
+async def _keep_webhook(found: Services, sub: str, job_id: str, target: Target) -> None:
+    """The user's secret made if they have none (so the sender can sign; `tlfif
+    webhook-secret show` shows it), then the webhook's record, which the sender reads when
+    the reply lands: written before the job is queued, so no reply can come first."""
+    assert found.webhook_secrets is not None and found.webhook_records is not None
+    await ensure_profile(found.webhook_secrets, sub)
+    record = WebhookRecord(url=target.url, created_ms=now_ms())
+    await found.webhook_records.put_record(sub, job_id, record)
 
 
 async def _wake_for_new_job(found: Services, enqueued: Enqueued, *, by_owner: bool) -> Wake:

@@ -11,6 +11,8 @@ from router.authentication import Verifier
 from router.deps import RouterDeps
 from tlfif.aws.api_keys import S3ApiKeyStore
 from tlfif.aws.s3 import S3ReplyStore
+from tlfif.aws.webhook_records import S3WebhookRecords
+from tlfif.aws.webhook_secrets import S3WebhookSecrets
 from tlfif.errors import ConfigError
 from tlfif.ports import Metrics, NodeControl
 from tlfif.settings import CommonSettings, RouterSettings
@@ -38,6 +40,10 @@ def deps_from_env(metrics: Metrics) -> RouterDeps:
         replies=S3ReplyStore(common.bucket, common.region),
         # API keys under api-keys/ of the same bucket (ADR 0027); boto3 on first use too.
         api_keys=S3ApiKeyStore(common.bucket, common.region),
+        # Webhook secrets under webhook-secrets/ of it, SSE-KMS (ADR 0031); boto3 on first use.
+        webhook_secrets=S3WebhookSecrets(common.bucket, common.region),
+        # A request's webhook under webhooks/ of it, read by the sender (ADR 0031).
+        webhook_records=S3WebhookRecords(common.bucket, common.region),
         node_control=ec2_node_control,
         # Behind the gateway's authorizer no token is verified here, so python-jose and
         # httpx are not even imported: ~150 ms less of every Lambda cold start.

@@ -27,6 +27,8 @@ from tlfif.errors import InvalidInput, Unsupported
 # multibyte text through at up to four times the size.
 MAX_CONTENT_BYTES = 6144
 DEFAULT_IDLE_MINUTES = 5
+# A webhook URL is kept with the request (ADR 0031); a longer one is refused at submit.
+MAX_WEBHOOK_URL_CHARS = 2048
 # The validation error type of a request for something not built (an Unsupported 400).
 UNSUPPORTED = "unsupported"
 
@@ -110,6 +112,8 @@ class InferRequest(BaseModel):
     # The seed's LoRA hook. No adapter is built yet, so it is refused (400 unsupported)
     # rather than accepted and ignored, which would answer from the base model (ADR 0021).
     adapter_uri: str | None = None
+    # Called once the reply lands (ADR 0031): an https URL to a public host.
+    webhook: Annotated[str, Field(min_length=1, max_length=MAX_WEBHOOK_URL_CHARS)] | None = None
 
     @field_validator("adapter_uri")
     @classmethod

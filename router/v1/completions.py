@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from router.deps import Services, caller, services
-from router.infer import Submitted, counted_submission, submit
+from router.infer import Submitted, Webhook, counted_submission, submit
 from router.inputs import idempotency_key, json_body, retry_count
 from router.result import reply_of
 from router.v1.errors import FAILURE_WORDS
@@ -34,6 +34,7 @@ from tlfif.openai_contracts import (
 )
 from tlfif.resume import resume_for
 from tlfif.wake import seconds_until_ready
+from tlfif.webhook_contracts import WEBHOOK_HEADER_FIELD, WEBHOOK_REQUEST_HEADER
 
 # The official openai client honours a Retry-After of up to 120 s and does not retry at
 # all past it (openai/_constants.py, MAX_RETRY_AFTER_DELAY).
@@ -71,7 +72,10 @@ async def _complete(
         _check_model(asked.model, found.settings.served_model)
         resume = resume_for(idempotency_key(request), retry_count(request), route, body)
         live = bool(asked.stream) and found.settings.v1_stream_live
-        submitted = await submit(request, claims, asked.infer_request(body), resume, stream=live)
+        submitted = await submit(
+            request, claims, asked.infer_request(body), resume, stream=live,
+            webhook=_webhook(request),
+        )  # fmt: skip
     reply_key = reply_key_for(claims.sub, submitted.id)
     include_usage = bool(asked.stream_options and asked.stream_options.include_usage)
     if live:
@@ -114,6 +118,12 @@ def _parse(kind: type[V1Request], body: dict[str, Any]) -> V1Request:
         return kind.model_validate(body)
     except ValidationError as exc:
         raise invalid_input(exc, body) from None
+
+
+def _webhook(request: Request) -> Webhook | None:
+    """A /v1 body is OpenAI's: the webhook comes in a header of ours (ADR 0031)."""
+    given = request.headers.get(WEBHOOK_REQUEST_HEADER)
+    return Webhook(given, WEBHOOK_HEADER_FIELD) if given is not None else None
 
 
 def _check_model(asked: str, served: str) -> None:

@@ -25,6 +25,7 @@ from router.app import create_app
 from router.deps import RouterDeps
 from tests.doubles.api_key_store_double import ApiKeyStoreDouble
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
+from tests.doubles.webhook_secrets_double import WebhookSecretsDouble
 from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import TEST_BLOCK_SECONDS, RedisServer, free_port
 from tlfif.auth import TokenVerifier
@@ -68,6 +69,7 @@ def stack(redis_server: RedisServer, cognito_pool: CognitoPool, aws: str) -> Ite
         redis=lambda: connect(redis_server.url),
         blocking_redis=lambda: connect(redis_server.url, blocking_seconds=25),
         api_keys=ApiKeyStoreDouble(),
+        webhook_secrets=WebhookSecretsDouble(),
     )
     port = free_port()
     server = uvicorn.Server(

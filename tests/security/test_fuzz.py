@@ -5,6 +5,7 @@ body, and every answer is one the document describes."""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from router.deps import RouterDeps
 from tests.doubles.api_key_store_double import ApiKeyStoreDouble
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
 from tests.doubles.token_issuer import TokenIssuerDouble
+from tests.doubles.webhook_records_double import WebhookRecordsDouble
+from tests.doubles.webhook_secrets_double import WebhookSecretsDouble
 from tests.fixtures.redis_servers import RedisServer, free_port
 from tests.fixtures.router_app import router_settings
 from tlfif.auth import TokenVerifier
@@ -85,6 +88,11 @@ def base_url(redis7: RedisServer, issuer: TokenIssuerDouble) -> Iterator[str]:
         node_control=NodeControlDouble,
         redis=lambda: connect(redis7.url),
         api_keys=ApiKeyStoreDouble(),
+        webhook_secrets=WebhookSecretsDouble(),
+        webhook_records=WebhookRecordsDouble(),
+        # Every host the fuzz makes up is a public one (no DNS query leaves the test); IP
+        # literals are checked as they are.
+        webhook_resolve=lambda host, port: [ipaddress.ip_address("93.184.215.14")],
     )
     port = free_port()
     config = uvicorn.Config(create_app(deps), host="127.0.0.1", port=port, log_level="error")

@@ -39,6 +39,7 @@ VOLATILE = [
     (re.compile(r'("queued_ms":\s*)[0-9]+'), r"\1<ms>"),
     (re.compile(r"127\.0\.0\.1(:|', )[0-9]+"), r"127.0.0.1\1<port>"),  # the closed port
     (re.compile(r"tlfif-sk-[A-Za-z0-9_-]{43}"), "<api key>"),  # a new key's secret
+    (re.compile(r"whsec_[A-Za-z0-9_-]{43}"), "<webhook secret>"),  # a new webhook secret
 ]
 
 
