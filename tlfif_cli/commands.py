@@ -33,6 +33,7 @@ from tlfif_cli.output import (
     print_stopping,
     print_woken,
 )
+from tlfif_cli.webhooks import cmd_webhook_secret, cmd_webhook_text
 
 
 def cmd_login(ctx: Context) -> ExitCode:
@@ -152,6 +153,7 @@ def build_request(prompt: str, args: argparse.Namespace, *, stream: bool) -> Inf
         "max_tokens": args.max_tokens,
         "temperature": args.temperature,
         "stream": stream or None,
+        "webhook": args.webhook,
     }
     body = {"prompt": prompt, **{k: v for k, v in given.items() if v is not None}}
     try:
@@ -234,6 +236,8 @@ COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "status": cmd_status,
     "budget": cmd_budget,
     "keys": cmd_keys,
+    "webhook-secret": cmd_webhook_secret,
+    "webhook-text": cmd_webhook_text,
     "cost": cmd_cost,
     "gui": cmd_gui,
 }

@@ -65,6 +65,11 @@ def build_parser() -> Parser:
         "--whole", action="store_true", help="wait for the whole reply, print nothing live"
     )
     infer.add_argument("--json", action="store_true", help="print the reply as JSON only")
+    infer.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="an https URL the signed reply facts are POSTed to (`tlfif webhook-secret show`)",
+    )
 
     result = commands.add_parser("result", help="fetch a reply by job id")
     result.add_argument("id", help="the job id `tlfif infer --no-wait` printed")
@@ -100,6 +105,23 @@ def build_parser() -> Parser:
     revoke = key_commands.add_parser("revoke", help="stop a key at once")
     revoke.add_argument("key", metavar="NAME-or-ID", help="the key's name or id")
     for command in (create, listing, revoke):
+        command.add_argument("--json", action="store_true", help="print JSON only")
+
+    secret = commands.add_parser(
+        "webhook-secret", help="the secret your webhook deliveries are signed with"
+    )
+    secret_commands = secret.add_subparsers(
+        dest="webhook_secret_command", required=True, metavar="ACTION"
+    )
+    show = secret_commands.add_parser("show", help="print it (made on first use)")
+    rotate = secret_commands.add_parser("rotate", help="a new one; the old one stops at once")
+    webhook_text = commands.add_parser(
+        "webhook-text", help="whether deliveries carry the reply's text"
+    )
+    webhook_text.add_argument(
+        "setting", choices=("on", "off"), help="off (the default): facts only"
+    )
+    for command in (show, rotate, webhook_text):
         command.add_argument("--json", action="store_true", help="print JSON only")
 
     cost = commands.add_parser("cost", help="monthly cost: idle floor and N sessions, vs the seed")

@@ -40,6 +40,7 @@ from tlfif.contracts import (
     Woken,
 )
 from tlfif.errors import TlfifError
+from tlfif.webhook_contracts import WebhookProfile, WebhookSettingsRequest, WebhookSettingsView
 
 # The router caps ?wait at 25 s so a long poll stays inside API Gateway's 30 s limit.
 MAX_WAIT_SECONDS = 25
@@ -72,7 +73,8 @@ class TokenSource(Protocol):
 
 class ApiClient:
     """POST /infer, GET /result/{id}, POST /cancel/{id}, POST /stop, POST /wake, GET /status,
-    GET /cost, POST /budget/resume, and the owner's API keys (/keys)."""
+    GET /cost, POST /budget/resume, the owner's API keys (/keys) and the caller's webhook
+    secret and setting."""
 
     def __init__(
         self,
@@ -227,6 +229,20 @@ class ApiClient:
     def revoke_key(self, id_or_name: str) -> KeyRevoked:
         path = "/keys/" + urllib.parse.quote(id_or_name, safe="")
         return _parse(KeyRevoked, self._send("DELETE", path))
+
+    def webhook_secret(self) -> WebhookProfile:
+        """The caller's webhook secret and setting (GET /webhook-secret), made on first use."""
+        return _parse(WebhookProfile, self._send("GET", "/webhook-secret"))
+
+    def rotate_webhook_secret(self) -> WebhookProfile:
+        """A new webhook secret (POST /webhook-secret/rotate); the old one stops at once."""
+        return _parse(WebhookProfile, self._send("POST", "/webhook-secret/rotate"))
+
+    def set_webhook_text(self, include_text: bool) -> WebhookSettingsView:
+        """Whether deliveries carry the reply's text (PUT /webhook-settings)."""
+        asked = WebhookSettingsRequest(include_text=include_text)
+        response = self._send("PUT", "/webhook-settings", json=asked.model_dump(mode="json"))
+        return _parse(WebhookSettingsView, response)
 
     def cost(self) -> CostView:
         """Month-to-date spend as billed, and the live estimate (GET /cost)."""

@@ -121,6 +121,10 @@ TABLE: dict[type[errors.TlfifError], tuple[Outcome, Describe]] = {
     errors.KeyNotFound: (Outcome.NOT_FOUND, _plain("{message}; `tlfif keys list` shows them")),
     errors.KeyExists: (Outcome.USAGE, _plain("{message}")),
     errors.KeyStoreError: (Outcome.REFUSED, _retry("the API key store is unavailable")),
+    errors.WebhookStoreError: (
+        Outcome.REFUSED,
+        _retry("the webhook secret store is unavailable"),
+    ),
     errors.Throttled: (Outcome.REFUSED, _retry("throttled")),
     errors.WakeHeld: (Outcome.REFUSED, _plain("not woken: {message}")),
     errors.BudgetHold: (
