@@ -66,6 +66,7 @@ SUBJECTS = [
     Subject("cost_publisher.handler", "cost_publisher.handler", {}),
     Subject("budget_killer.handler", "budget_killer.handler", {}),
     Subject("scheduled_check.handler", "scheduled_check.handler", {}),
+    Subject("webhook_sender.handler", "webhook_sender.handler", {}),
 ]  # fmt: skip
 
 

@@ -84,6 +84,8 @@ def banner(up: StackAddresses) -> str:
             f"  chat page      {up.router_url}/  (the demo user signs in by itself)",
             f"  AWS emulator   {up.moto_url}  moto: EC2 {account.instance_id} (stopped), "
             f"S3 {account.bucket}, Cognito {account.user_pool_id}",
+            f"  replies topic  {account.replies_topic_arn}  (webhooks: loopback receivers "
+            "allowed, the sender reads S3 events from SQS)",
             f"  Redis          redis://{redis_shown}",
             f"  IMDSv2         {up.imds_url}",
             f"  engine         {up.engine_url}  {engine}, model {up.engine_model}",

@@ -1,6 +1,8 @@
 """The AWS emulator: moto's server mode, seeded as infra would leave an account.
 
-Seeded: the node instance (stopped, tagged env=tinyllama), the replies bucket, and a Cognito
+Seeded: the node instance (stopped, tagged env=tinyllama), the replies bucket, the replies
+topic (SNS) and the queue the bucket tells of each new reply (ADR 0031: moto delivers S3
+events to SQS but runs no Lambda without Docker; local/reply_events.py reads it), and a Cognito
 user pool with an app client (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), the owner group, and
 two confirmed users: the demo user, who owns the deployment, and a guest, who does not.
 moto signs real RS256 tokens naming AWS's issuer, and serves their keys itself.
@@ -36,6 +38,8 @@ class EmulatedAccount:
     bucket: str
     user_pool_id: str
     client_id: str
+    replies_topic_arn: str
+    reply_events_queue_url: str
 
     @property
     def issuer(self) -> str:
@@ -85,6 +89,7 @@ def seed_account(
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     cognito = aws_client("cognito-idp", endpoint_url, region)
     pool_id, client_id = seed_user_pool(cognito, users, name="tl-fif-local")
+    topic = aws_client("sns", endpoint_url, region).create_topic(Name="tl-fif-local-replies")
     return EmulatedAccount(
         endpoint_url=endpoint_url,
         region=region,
@@ -92,7 +97,34 @@ def seed_account(
         bucket=bucket,
         user_pool_id=pool_id,
         client_id=client_id,
+        replies_topic_arn=topic["TopicArn"],
+        reply_events_queue_url=_seed_reply_events(
+            s3, aws_client("sqs", endpoint_url, region), bucket
+        ),
     )
+
+
+def _seed_reply_events(s3: Any, sqs: Any, bucket: str) -> str:
+    """The queue the bucket notifies of each new reply, as infra's notification does the
+    sender Lambda (infra/main.tf): ObjectCreated on replies/*.json."""
+    queue_url = sqs.create_queue(QueueName="tl-fif-local-reply-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    rules = [{"Name": "prefix", "Value": "replies/"}, {"Name": "suffix", "Value": ".json"}]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": rules}},
+                }
+            ]
+        },
+    )
+    return str(queue_url)
 
 
 def _seed_node(ec2: Any, node_tag: tuple[str, str]) -> str:

@@ -82,7 +82,12 @@ class LocalStack:
         aws_env = child_env(
             aws_endpoint_url=account.endpoint_url,
             region=account.region,
-            shared={"TLFIF_REDIS_URL": redis_url, "TLFIF_BUCKET": account.bucket},
+            shared={
+                "TLFIF_REDIS_URL": redis_url,
+                "TLFIF_BUCKET": account.bucket,
+                # Webhook receivers on this machine are allowed; private addresses still not.
+                "TLFIF_WEBHOOK_ALLOW_LOOPBACK": "true",
+            },
         )
         imds_args = ["-m", "local.imds", "--instance-id", account.instance_id,
                      "--region", account.region, "--host", "127.0.0.1"]  # fmt: skip
@@ -107,6 +112,11 @@ class LocalStack:
         check_args = [sys.executable, "-m", "scheduled_check",
                       "--every", str(settings.check_every_seconds)]  # fmt: skip
         ChildProcess("scheduled-check", check_args, aws_env, run_dir)
+        # The webhook sender on each new reply, fed from moto's S3 -> SQS events (ADR 0031).
+        events_args = [sys.executable, "-m", "local.reply_events",
+                       "--queue-url", account.reply_events_queue_url]  # fmt: skip
+        sender_env = {**aws_env, "TLFIF_SENDER_TOPIC_ARN": account.replies_topic_arn}
+        ChildProcess("reply-events", events_args, sender_env, run_dir)
         engine_url = self._start_agent(account, aws_env, imds_url, engine, run_dir)
         return StackAddresses(
             router_url=router_url,
