@@ -56,7 +56,8 @@ test-infra: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest tests/infra tests/unit/test_bill_model.py tests/unit/test_cli_cost.py
 
 # One zip per Lambda function in dist/lambda/ (router, queue_health, cost_publisher,
-# budget_killer, scheduled_check), wheels for Lambda's CPython 3.12 on x86_64; prints sizes.
+# budget_killer, scheduled_check, webhook_sender), wheels for Lambda's CPython 3.12 on
+# x86_64; prints sizes.
 lambda-package: $(STAMP)
 	$(BIN)/python -m tools.package_lambdas
 

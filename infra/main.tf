@@ -79,6 +79,16 @@ locals {
         TLFIF_COST_USD_TO_EUR                  = format("%.4f", 1 / var.usd_per_eur)
       }
     }
+    # Run by the replies bucket for each reply (ADR 0031): publishes it to the replies topic,
+    # then posts the signed webhook the request named. Outside the VPC: receivers are on the
+    # internet, and it needs no Redis (S3 and SNS are public endpoints).
+    webhook_sender = {
+      handler   = "webhook_sender.handler.handler"
+      memory_mb = 256
+      timeout_s = 60
+      in_vpc    = false
+      env       = { TLFIF_SENDER_TOPIC_ARN = module.reply_events.topic_arn }
+    }
   }
 }
 
@@ -188,10 +198,22 @@ module "lambdas" {
   security_group_id      = module.network.lambda_security_group_id
   dualstack              = var.router_ec2_path == "dualstack"
   replies_bucket_arn     = module.storage.replies_bucket_arn
+  reply_topic_arn        = module.reply_events.topic_arn
   node_tag_key           = local.node_tag_key
   node_tag_value         = local.node_tag_value
   log_retention_days     = var.log_retention_days
   version_parameter_name = "/${local.name}/lambda_prod_version"
+}
+
+module "reply_events" {
+  source = "./modules/reply_events"
+
+  name                 = local.name
+  email                = var.reply_topic_email
+  bucket_id            = module.storage.replies_bucket
+  bucket_arn           = module.storage.replies_bucket_arn
+  sender_function_name = module.lambdas.function_names["webhook_sender"]
+  sender_alias_arn     = module.lambdas.alias_arns["webhook_sender"]
 }
 
 module "api" {

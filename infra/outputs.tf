@@ -53,6 +53,11 @@ output "replies_bucket" {
   value       = module.storage.replies_bucket
 }
 
+output "replies_topic_arn" {
+  description = "The replies topic: every reply's id, submitter and status (subscribe an email or a phone to it, README)."
+  value       = module.reply_events.topic_arn
+}
+
 output "lambda_prod_versions" {
   description = "Version each prod alias serves."
   value       = module.lambdas.prod_versions

@@ -227,6 +227,11 @@ variable "noncurrent_version_days" {
   type        = number
 }
 
+variable "reply_topic_email" {
+  description = "An address subscribed to the replies topic (every reply's id, submitter and status; SNS mails a confirmation link first); empty: none. A phone is subscribed by hand (README)."
+  type        = string
+}
+
 variable "budget_eur" {
   description = "Monthly hard stop in EUR: at 100 % budget_killer stops the GPU and holds starts."
   type        = number

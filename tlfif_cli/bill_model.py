@@ -32,6 +32,16 @@ NODE_ECPU_PER_SECOND = 4.0  # heartbeats and BLMOVE waits of 4 workers while the
 NODE_METRICS = 12 + 4 + 7  # GPU (per GPU and per instance) + watcher EMF + EC2 detailed
 NODE_LOG_GB = 0.0002  # vLLM + watcher lines of one session
 DR_TEST_HOURS = 0.25  # boot, readiness, terminate
+# The webhook sender (ADR 0031), per reply, counting every prompt as naming a webhook: a run
+# of ~1 s at 256 MB (a slow receiver holds it longer: at most its 60 s timeout), its log
+# lines and EMF, 3 S3 reads (the reply, its webhook record, the owner's secret) besides the
+# router's read of the secret and write of the record at submit, and KMS requests: each
+# read of the secret (SSE-KMS, aws/s3) is a Decrypt, and SNS takes a data key from aws/sns
+# for a publish (GenerateDataKey + Decrypt, a key reused for up to 5 minutes).
+SENDER_GB_SECONDS = 1.0 * 0.25
+SENDER_LOG_GB = 2e-6
+SENDER_S3_GETS = 3
+WEBHOOK_KMS_REQUESTS = 2 + 2
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,7 @@ class Deployment:
     enable_cloudtrail: bool = True
     enable_config_rules: bool = True
     enable_dr_test: bool = True
+    reply_topic_email: str = ""  # a mail per reply from the replies topic (ADR 0031)
 
     @classmethod
     def from_tfvars(cls, path: Path) -> Deployment:
@@ -140,6 +151,7 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
     check_runs = MINUTES_PER_MONTH / d.scheduled_check_minutes
     spend_runs = HOURS_PER_MONTH  # cost_publisher runs hourly; the budget's figure is free
     explorer_requests = HOURS_PER_MONTH / d.cost_publish_hours
+    replies = usage.minutes  # one prompt a minute (WARM_CALLS_PER_MINUTE), a reply each
     lines = [
         Line("GPU node (on demand)", f"ec2.{d.node_instance_type}.hour", per_session=h),
         Line("node public IPv4, only while running", "vpc.public_ipv4.hour", per_session=h),
@@ -174,19 +186,20 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
             "CloudWatch Logs ingestion",
             "cloudwatch.logs_ingest_gb",
             idle=(check_runs * 1.5 + spend_runs * 2) / 1e6,
-            per_session=NODE_LOG_GB + router_calls * 2.5 / 1e6,
+            per_session=NODE_LOG_GB + router_calls * 2.5 / 1e6 + replies * SENDER_LOG_GB,
         ),
         Line(
             "X-Ray traces",
             "xray.trace_million",
             idle=(check_runs + spend_runs) / 1e6,
-            per_session=router_calls / 1e6,
+            per_session=(router_calls + replies) / 1e6,
         ),
         Line("S3 replies (PUT)", "s3.put_thousand", per_session=usage.minutes / 1000),
         Line("S3 replies (GET)", "s3.get_thousand", per_session=usage.minutes / 1000),
+        *_reply_event_lines(d, replies),
         Line("VPC, gateways, S3 gateway endpoint", None),
         Line("Cognito user pool (<= 10,000 users)", None),
-        Line("Budgets (no actions), SNS, EventBridge", None),
+        Line("Budgets (no actions), alerts, EventBridge", None),
     ]
     if d.router_ec2_path == "endpoint":
         lines.append(
@@ -209,6 +222,27 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
             Line("monthly DR test boot", f"ec2.{d.node_instance_type}.hour", DR_TEST_HOURS),
             Line("DR test public IPv4", "vpc.public_ipv4.hour", idle=DR_TEST_HOURS),
         ]
+    return lines
+
+
+def _reply_event_lines(d: Deployment, replies: float) -> list[Line]:
+    """Per reply, the webhook sender and the replies topic (ADR 0031); nothing while idle:
+    the function is outside the VPC (no ENI, no endpoint) and a topic has no monthly fee.
+    A phone subscribed to the topic is billed per SMS and country: not priced here."""
+    lines = [
+        Line("webhook sender Lambda, ~1 s at 256 MB", "lambda.gb_second",
+             per_session=replies * SENDER_GB_SECONDS),
+        Line("webhook sender requests", "lambda.request_million", per_session=replies / 1e6),
+        Line("replies topic (SNS publishes)", "sns.publish_million", per_session=replies / 1e6),
+        Line("webhook records (S3 PUT at submit)", "s3.put_thousand",
+             per_session=replies / 1000),
+        Line("webhook records and secrets (S3 GET)", "s3.get_thousand",
+             per_session=replies * (SENDER_S3_GETS + 1) / 1000),
+        Line("KMS requests (secrets, replies topic)", "kms.request_ten_thousand",
+             per_session=replies * WEBHOOK_KMS_REQUESTS / 10_000),
+    ]  # fmt: skip
+    if d.reply_topic_email:
+        lines.append(Line("replies topic mails", "sns.email_thousand", per_session=replies / 1000))
     return lines
 
 
@@ -238,8 +272,9 @@ def _redis_lines(d: Deployment, usage: Usage, check_runs: float) -> list[Line]:
 
 def _alarms(d: Deployment) -> float:
     """Alarm metrics infra/modules/observability creates: 4 short routes, the long poll,
-    the idle-miss net, Lambda errors (3 metrics), Redis memory in node mode."""
-    return 4 + 1 + 1 + 3 + (1 if d.redis_mode == "node" else 0)
+    the idle-miss net, Lambda errors (4 metrics: the router, the scheduled check,
+    budget_killer, the webhook sender), Redis memory in node mode."""
+    return 4 + 1 + 1 + 4 + (1 if d.redis_mode == "node" else 0)
 
 
 def seed_lines(usage: Usage) -> list[Line]:

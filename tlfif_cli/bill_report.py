@@ -26,6 +26,11 @@ from tlfif_cli.bill_model import (
 # The goals, in EUR a month.
 GOAL_IDLE_EUR = 12.0
 GOAL_ALL_IN_EUR = 16.0
+# What the figures leave out, said beside them.
+NOT_PRICED = (
+    "a phone subscribed to the replies topic is billed per SMS and destination country, "
+    "not in the figures"
+)
 # Where `--env NAME` looks for infra/envs/NAME.tfvars: the current folder, then the checkout
 # this package was installed from (an editable install); anywhere else, --tfvars says where.
 CHECKOUTS = (Path.cwd, lambda: Path(__file__).resolve().parent.parent)
@@ -109,6 +114,7 @@ def report_json(report: CostReport) -> str:
         "node_minutes": report.wake.node_minutes,
         "eur": round(report.wake.eur, 4),
     }
+    body["not_priced"] = [NOT_PRICED]
     body["free_tier_applied"] = report.free_tier
     body["tfvars"] = str(report.tfvars)
     body["prices"] = {
@@ -174,8 +180,12 @@ def print_report(report: CostReport, out: Console) -> None:
         f"idle min = {wake.node_minutes:g} min of the node): EUR {wake.eur:.2f}; not in the "
         "figures above (the WakesFollowed metric counts the wakes a prompt followed)."
     )
+    out.print(
+        "The webhook sender and the replies topic are counted for every reply, each as if its "
+        f"prompt named a webhook; {NOT_PRICED}."
+    )
     if report.free_tier:
         out.print(
-            "Always-free allowances (CloudWatch, Lambda, X-Ray; per account) are applied as a "
-            "line of their own; `--no-free-tier` prints list prices."
+            "Always-free allowances (CloudWatch, Lambda, X-Ray, SNS, KMS; per account) are applied "
+            "as a line of their own; `--no-free-tier` prints list prices."
         )

@@ -73,6 +73,14 @@ FUNCTIONS = (
     ),
     Function("budget_killer", "budget_killer.handler", (*BASE, "boto3"), ("ec2",)),
     Function("scheduled_check", "scheduled_check.handler", (*BASE, "boto3"), ("ec2", "s3")),
+    # ADR 0031: posts webhooks (httpx, to the address it checked), resolves their hosts at a
+    # named server when TLFIF_WEBHOOK_NAMESERVER says so (dnspython), publishes to SNS.
+    Function(
+        "webhook_sender",
+        "webhook_sender.handler",
+        (*BASE, "httpx", "dnspython", "boto3"),
+        ("s3", "sns"),
+    ),
 )
 
 
@@ -195,7 +203,7 @@ def build_all(
     functions: Sequence[Function], pins: dict[str, str], out_dir: Path, python: str | None
 ) -> list[Path]:
     """Every function's zip. Functions that need the same distributions share one install
-    (three of the five need exactly BASE + boto3), and the installs, then the builds, run
+    (three of the six need exactly BASE + boto3), and the installs, then the builds, run
     side by side: pip mostly waits on the index, and compileall and zlib leave the GIL."""
     with (
         tempfile.TemporaryDirectory(prefix="lambda-deps-") as work,

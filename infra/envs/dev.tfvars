@@ -48,6 +48,9 @@ log_retention_days      = 30
 replies_retention_days  = 365
 noncurrent_version_days = 7
 
+# Every reply's id, submitter and status by mail (ADR 0031); empty: none (subscribe by hand).
+reply_topic_email = ""
+
 budget_eur         = 20
 budget_warning_eur = 15
 usd_per_eur        = 1.10

@@ -95,9 +95,17 @@ run "every_bucket_keeps_versions_and_expires_old_ones" {
 
   assert {
     condition = alltrue([for lc in [aws_s3_bucket_lifecycle_configuration.replies, aws_s3_bucket_lifecycle_configuration.models] : alltrue([
-      for r in lc.rule : one(r.noncurrent_version_expiration).noncurrent_days == var.noncurrent_version_days && length(r.transition) == 0
+      for r in lc.rule : one(r.noncurrent_version_expiration).noncurrent_days == (startswith(r.id, "webhook") ? 1 : var.noncurrent_version_days) && length(r.transition) == 0
     ])])
-    error_message = "Every lifecycle rule expires old versions after noncurrent_version_days and none moves objects to another storage class (Glacier bills 1 KB replies as 128 KB)."
+    error_message = "Every lifecycle rule expires old versions, after noncurrent_version_days (the webhook rules after one day), and none moves objects to another storage class (Glacier bills 1 KB replies as 128 KB)."
+  }
+
+  assert {
+    condition = jsonencode({ for r in aws_s3_bucket_lifecycle_configuration.replies.rule : r.id => [one(r.filter).prefix, try(one(r.expiration).days, null)] if startswith(r.id, "webhook") }) == jsonencode({
+      "webhook-secrets-old-versions" = ["webhook-secrets/", null]
+      "webhooks-expire"              = ["webhooks/", 2]
+    })
+    error_message = "Webhook records (webhooks/) expire after two days; a rotated webhook secret's old version (webhook-secrets/) goes after one day, not the bucket's noncurrent_version_days (ADR 0031)."
   }
 
   assert {

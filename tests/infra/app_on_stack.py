@@ -42,6 +42,7 @@ from tlfif.settings import (
     CostSettings,
     HealthSettings,
     RouterSettings,
+    SenderSettings,
     StrictSettings,
     WatcherSettings,
 )
@@ -54,6 +55,7 @@ SETTINGS: dict[str, tuple[type[StrictSettings], ...]] = {
     "cost_publisher": (CommonSettings, CostSettings),
     "budget_killer": (CommonSettings, BudgetSettings),
     "scheduled_check": (CommonSettings, CheckSettings),
+    "webhook_sender": (CommonSettings, SenderSettings),
     "node": (CommonSettings, WatcherSettings),
 }
 OVERRIDDEN = {

@@ -31,7 +31,10 @@ OVERRIDES = Path(__file__).resolve().parent / "moto_overrides"
 # Variables a trip sets over its env's tfvars (the opt-ins it applies), beside envs/.
 TEST_VARS = "test.tfvars.json"
 REGION = "eu-central-1"
-LAMBDAS = ("router", "queue_health", "cost_publisher", "budget_killer", "scheduled_check")
+LAMBDAS = (
+    "router", "queue_health", "cost_publisher", "budget_killer", "scheduled_check",
+    "webhook_sender",
+)  # fmt: skip
 # Where a provider may sit on machines of this kind; TLFIF_TF_PLUGIN_DIR names another.
 PLUGIN_DIRS = ("/opt/tf-plugins", "~/.terraform.d/plugins")
 STEP_TIMEOUT_SECONDS = 600

@@ -153,6 +153,29 @@ def check_stream_edge(stack: Stack) -> None:
     assert stack.outputs()["stream_url"] == url["FunctionUrl"]
 
 
+def check_reply_events(stack: Stack) -> None:
+    """ADR 0031: the webhook sender runs outside the VPC with no Redis, publishing to the
+    encrypted replies topic, and the replies bucket runs its prod alias for reply objects
+    only."""
+    sender = stack.client("lambda").get_function_configuration(
+        FunctionName=f"{stack.name}-webhook_sender"
+    )
+    assert not sender.get("VpcConfig", {}).get("SubnetIds")
+    env = sender["Environment"]["Variables"]
+    assert "TLFIF_REDIS_URL" not in env
+    topic_arn = stack.outputs()["replies_topic_arn"]
+    assert env["TLFIF_SENDER_TOPIC_ARN"] == topic_arn
+    topic = stack.client("sns").get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    assert topic["KmsMasterKeyId"] == "alias/aws/sns"
+    bucket = stack.outputs()["replies_bucket"]
+    found = stack.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+    (config,) = found["LambdaFunctionConfigurations"]
+    assert config["LambdaFunctionArn"].endswith(f":function:{stack.name}-webhook_sender:prod")
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    rules = {r["Name"].lower(): r["Value"] for r in config["Filter"]["Key"]["FilterRules"]}
+    assert rules == {"prefix": "replies/", "suffix": ".json"}
+
+
 def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
     stack_for: Callable[[str], Stack],
     redis_cluster_server: RedisServer,
@@ -166,6 +189,7 @@ def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
             check_settings(function, lambda_env(stack, function))
         check_settings("node", node_env(stack))
         check_stream_edge(stack)
+        check_reply_events(stack)
         reply = run_one_prompt(stack, redis_cluster_server.url, engine.url, tmp_path)
         assert reply.status == "done"
 

@@ -25,6 +25,8 @@ HANDLER_PACKAGES = {f.handler.split(".")[0] for f in FUNCTIONS}
 # uvicorn too: the optional streaming edge runs the router's zip under the Lambda Web
 # Adapter (ADR 0028, router/lambda_stream.sh).
 WEB_ONLY = {"starlette", "jose", "httpx", "mangum", "cryptography", "anyio", "uvicorn"}
+# The webhook sender posts with httpx (ADR 0031); the rest of the web stack stays out.
+POSTS_WEBHOOKS = {"httpx", "anyio"}
 NEVER = {
     "watcher", "local", "tests", "tools", "gui", "tlfif_cli",
     "moto", "fakeredis", "rich",
@@ -91,7 +93,10 @@ def test_each_zip_holds_only_what_its_function_needs(
     assert not (HANDLER_PACKAGES - {own}) & tops
     assert not NEVER & tops
     assert not [name for name in names if name.startswith(("tlfif/client/", "tlfif_cli/"))]
-    if function.name != "router":
+    if function.name == "webhook_sender":
+        assert not (WEB_ONLY - POSTS_WEBHOOKS) & tops
+        assert {"httpx", "dns"} <= tops  # dnspython installs the `dns` package
+    elif function.name != "router":
         assert not WEB_ONLY & tops
     else:  # the chat page's files, which router/chat_page.py serves
         assert {"router/static/index.html", "router/static/chat.js"} <= set(names)

@@ -137,3 +137,34 @@ def test_an_unused_wake_costs_boot_and_idle_minutes_of_the_node(prices: PriceTab
     assert wake.eur == pytest.approx(7 / 60 * 0.663 / 1.1)
     assert round(wake.eur, 2) == 0.07
     assert unused_wake(Deployment(), prices, idle_minutes=30).eur > wake.eur
+
+
+def test_the_webhook_sender_and_the_replies_topic_cost_nothing_while_idle(
+    prices: PriceTable,
+) -> None:
+    """ADR 0031: no ENI, no endpoint, no monthly fee; each reply a run, a publish, S3 reads
+    and KMS requests, so the prod month moves by less than a cent."""
+    usage = Usage(sessions=30, minutes=5)
+    d = Deployment.from_tfvars(ENVS / "prod.tfvars")
+    lines = tlfif_lines(d, usage)
+    ours = [
+        line for line in lines if "webhook" in line.resource or "replies topic" in line.resource
+    ]
+    assert {line.meter for line in ours} >= {
+        "lambda.gb_second", "sns.publish_million", "s3.get_thousand", "kms.request_ten_thousand"
+    }  # fmt: skip
+    assert all(line.idle == 0 for line in ours)
+    (run,) = [line for line in ours if line.meter == "lambda.gb_second"]
+    assert run.per_session == pytest.approx(5 * 1.0 * 0.25)  # a reply a minute, 1 s at 256 MB
+    month = estimate(lines, prices, usage, free_tier=True)
+    assert round(month.idle_floor_eur, 2) == 10.92
+    assert abs(month.all_in_eur - 15.08) <= 0.05
+
+
+def test_a_mail_per_reply_only_when_the_topic_has_an_address() -> None:
+    def mails(d: Deployment) -> list[Line]:
+        return [line for line in tlfif_lines(d, Usage()) if line.meter == "sns.email_thousand"]
+
+    assert mails(Deployment.from_tfvars(ENVS / "prod.tfvars")) == []
+    (mail,) = mails(Deployment(reply_topic_email="owner@example.com"))
+    assert mail.per_session == pytest.approx(5 / 1000)

@@ -32,6 +32,7 @@ def test_json_has_the_fields_the_issue_names(capsys: pytest.CaptureFixture[str])
     assert body["goals_met"] == {"idle_floor_le_12": True, "all_in_le_16": True}
     # A wake-ahead no prompt follows (ADR 0029): a figure beside the bill, not in it.
     assert body["unused_wake"] == {"node_minutes": 7.0, "eur": 0.0703}
+    assert [note for note in body["not_priced"] if "SMS" in note]
 
 
 def test_count_and_minutes_are_settable(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,6 +71,9 @@ def test_table_names_each_resource_and_the_seed_side(capsys: pytest.CaptureFixtu
         "always-free allowances",
         "idle floor EUR",
         "Each unused wake-ahead",
+        "webhook sender",
+        "replies topic",
+        "billed per SMS",
     ):
         assert text in out, text
     assert "= 7 min of the node): EUR 0.07;" in " ".join(out.split())

@@ -67,6 +67,10 @@ locals {
     "POST /keys"        = true
     "GET /keys"         = true
     "DELETE /keys/{id}" = true
+    # Each user's webhook secret and setting (ADR 0031), with a signed-in token.
+    "GET /webhook-secret"         = true
+    "POST /webhook-secret/rotate" = true
+    "PUT /webhook-settings"       = true
     # The same routes for API keys: the JWT authorizer would refuse a key (no JWT) before
     # the router runs, so this prefix has none and the router verifies the key itself
     # (router/key_path.py); it takes keys only. An open route with its own throttle.

@@ -31,6 +31,7 @@ locals {
     budget_killer   = ["ec2:StopInstances"]
     queue_health    = []
     cost_publisher  = []
+    webhook_sender  = []
   }
   describes_ec2 = toset(["router", "scheduled_check", "budget_killer", "cost_publisher"])
 }
@@ -112,8 +113,20 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
+    # ADR 0031: the webhook record written at submit (webhooks/<sub>/<id>.json, before the
+    # job is queued) and the user's webhook secret, shown and rotated by its routes.
+    for_each = each.key == "router" ? [1] : []
+    content {
+      sid       = "Webhooks"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${var.replies_bucket_arn}/webhooks/*", "${var.replies_bucket_arn}/webhook-secrets/*"]
+    }
+  }
+
+  dynamic "statement" {
     # Without ListBucket a missing reply reads as 403, not 404 ("not written yet"); the
-    # API keys are listed under their prefix (GET /keys).
+    # API keys are listed under their prefix (GET /keys); a user's first GET /webhook-secret
+    # finds none.
     for_each = each.key == "router" ? [1] : []
     content {
       sid       = "ListReplies"
@@ -122,8 +135,50 @@ data "aws_iam_policy_document" "this" {
       condition {
         test     = "StringLike"
         variable = "s3:prefix"
-        values   = ["replies/*", "api-keys/*"]
+        values   = ["replies/*", "api-keys/*", "webhooks/*", "webhook-secrets/*"]
       }
+    }
+  }
+
+  dynamic "statement" {
+    # ADR 0031: the reply the event names, then its webhook record and the owner's secret.
+    # The secrets are SSE-KMS under the AWS-managed aws/s3 key, whose key policy (kept by
+    # AWS) lets any principal of the account use it through S3: no kms:Decrypt grant here.
+    for_each = each.key == "webhook_sender" ? [1] : []
+    content {
+      sid     = "ReadRepliesAndWebhooks"
+      actions = ["s3:GetObject"]
+      resources = [
+        "${var.replies_bucket_arn}/replies/*",
+        "${var.replies_bucket_arn}/webhooks/*",
+        "${var.replies_bucket_arn}/webhook-secrets/*",
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    # Most replies name no webhook: without ListBucket their missing record reads as 403.
+    for_each = each.key == "webhook_sender" ? [1] : []
+    content {
+      sid       = "ListWebhooks"
+      actions   = ["s3:ListBucket"]
+      resources = [var.replies_bucket_arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["webhooks/*", "webhook-secrets/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # The topic is under the AWS-managed aws/sns key: usable by the account's principals
+    # through SNS, so sns:Publish is all the role needs.
+    for_each = each.key == "webhook_sender" ? [1] : []
+    content {
+      sid       = "PublishReplies"
+      actions   = ["sns:Publish"]
+      resources = [var.reply_topic_arn]
     }
   }
 

@@ -1,4 +1,5 @@
-# The Lambdas: router, queue_health, scheduled_check, budget_killer, cost_publisher, each from
+# The Lambdas: router, queue_health, scheduled_check, budget_killer, cost_publisher and
+# webhook_sender (the only one outside the VPC: it posts to receivers on the internet), each from
 # dist/lambda/<name>.zip (`make lambda-package`). Every deploy publishes a version; callers
 # (API Gateway, EventBridge, SNS) invoke the `prod` alias only, so a roll-back is moving the
 # alias (var.lambda_pinned_versions, or `aws lambda update-alias` at once). Versions beyond
@@ -36,6 +37,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116:a failed async run is mailed by the lambda-errors alarm; a DLQ nobody reads adds nothing
   # checkov:skip=CKV_AWS_173:Lambda encrypts variables at rest with its own key; a CMK costs USD 1/month and adds a KMS call to every cold start
   # checkov:skip=CKV_AWS_272:code signing needs a Signer profile per deploy; the zips are built and deployed by the same owner
+  # checkov:skip=CKV_AWS_117:webhook_sender alone runs outside the VPC: it posts webhooks to receivers on the internet, which no VPC path here reaches (ADR 0031); every other function is in it
   for_each = var.functions
 
   function_name    = "${var.name}-${each.key}"

@@ -60,7 +60,12 @@ variable "dualstack" {
 }
 
 variable "replies_bucket_arn" {
-  description = "Replies bucket, read by the router."
+  description = "Replies bucket: read by the router and the webhook sender, its webhook records and secrets written by the router."
+  type        = string
+}
+
+variable "reply_topic_arn" {
+  description = "The replies topic, published to by the webhook sender (ADR 0031)."
   type        = string
 }
 

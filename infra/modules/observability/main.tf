@@ -16,7 +16,9 @@ locals {
   }
   long_poll_ms = (var.long_poll_seconds + 2) * 1000
 
-  guarded_functions = ["router", "scheduled_check", "budget_killer"]
+  # The webhook sender too: S3 runs it asynchronously, so an error there (a reply never
+  # published) would otherwise pass unseen; a failing receiver is an outcome, not an error.
+  guarded_functions = ["router", "scheduled_check", "budget_killer", "webhook_sender"]
 }
 
 resource "aws_cloudwatch_metric_alarm" "latency" {
@@ -95,7 +97,7 @@ resource "aws_cloudwatch_metric_alarm" "idle_miss" {
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   alarm_name          = "${var.name}-lambda-errors"
-  alarm_description   = "Errors in the router, the scheduled check or budget_killer"
+  alarm_description   = "Errors in the router, the scheduled check, budget_killer or the webhook sender"
   comparison_operator = "GreaterThanOrEqualToThreshold"
   evaluation_periods  = 1
   threshold           = 1

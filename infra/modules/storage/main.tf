@@ -9,6 +9,13 @@
 data "aws_caller_identity" "this" {}
 
 locals {
+  # ADR 0031. A webhook record is read once, when its reply lands: within the job's 300 s
+  # TTL, or within the owner record's day for an expired one; two days cover both. A
+  # webhook secret is rewritten on each rotation, and the old secret must not live on as a
+  # noncurrent version for the bucket's noncurrent_version_days: it goes after one day
+  # (where two rules overlap, S3 honours the shorter expiration).
+  webhook_record_days     = 2
+  webhook_noncurrent_days = 1
   buckets = {
     replies = "${var.name}-replies-${data.aws_caller_identity.this.account_id}"
     models  = "${var.name}-models-${data.aws_caller_identity.this.account_id}"
@@ -19,7 +26,7 @@ resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV_AWS_18:server access logs would be written per request into another bucket; CloudTrail keeps the management trail
   # checkov:skip=CKV_AWS_144:replies are short-lived and regenerable; cross-region replication doubles storage and adds transfer
   # checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts at rest for free; SSE-KMS adds a key at USD 1/month and per-request fees
-  # checkov:skip=CKV2_AWS_62:nothing consumes object events; the watcher signals completion through Redis
+  # checkov:skip=CKV2_AWS_62:the replies bucket's reply events run the webhook sender (modules/reply_events, a notification checkov does not link across modules); nothing consumes the models bucket's
   # checkov:skip=CKV2_AWS_61:both buckets have lifecycle rules (aws_s3_bucket_lifecycle_configuration.replies and .models); checkov misses them across for_each
   for_each = local.buckets
 
@@ -88,6 +95,33 @@ resource "aws_s3_bucket_lifecycle_configuration" "replies" {
     }
   }
 
+  rule {
+    id     = "webhooks-expire"
+    status = "Enabled"
+    filter {
+      prefix = "webhooks/"
+    }
+    expiration {
+      days = local.webhook_record_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = local.webhook_noncurrent_days
+    }
+  }
+
+  rule {
+    id     = "webhook-secrets-old-versions"
+    status = "Enabled"
+    filter {
+      prefix = "webhook-secrets/"
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = local.webhook_noncurrent_days
+    }
+  }
+
+  # Every object: old versions expire, and the delete markers left once they have (the
+  # expired replies' and webhook records' included) are removed.
   rule {
     id     = "old-versions"
     status = "Enabled"
