@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.router_app",
     "tests.fixtures.lambdas",
     "tests.fixtures.browser",
+    "tests.fixtures.webhooks",
 ]
 
 

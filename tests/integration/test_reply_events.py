@@ -8,7 +8,6 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote_plus
@@ -36,19 +35,6 @@ from tlfif.webhook_secrets import new_profile
 from webhook_sender import handler as sender_module
 
 SUB = "4f1c2a9e-7b3d-4e5f-8a6b-9c0d1e2f3a4b"
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookReceiverDouble]:
-    with WebhookReceiverDouble(tmp_path_factory.mktemp("webhook")) as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServerDouble]:
-    with DnsServerDouble() as double:
-        double.answer("receiver.test", "127.0.0.1")
-        yield double
 
 
 @dataclass(frozen=True)

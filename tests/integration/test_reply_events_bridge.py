@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -30,19 +30,6 @@ from tlfif.webhook_secrets import new_profile
 from webhook_sender import handler as sender_module
 
 SUB = "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookReceiverDouble]:
-    with WebhookReceiverDouble(tmp_path_factory.mktemp("webhook")) as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServerDouble]:
-    with DnsServerDouble() as double:
-        double.answer("receiver.test", "127.0.0.1")
-        yield double
 
 
 @pytest.fixture

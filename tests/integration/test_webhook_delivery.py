@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,20 +29,6 @@ from tlfif.webhook_targets import nameserver_resolver
 JOB_ID = "0c8e1f52-5d4b-4f7e-9a51-2b1c4d6e8f00"
 REPLY_KEY = f"replies/a-sub/{JOB_ID}.json"
 # The names the receiver's certificate is good for; each test answers its own in the DNS.
-NAMES = ("receiver.test", "rebind.test", "refuse.test", "silent.test", "loop2.test")
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookReceiverDouble]:
-    with WebhookReceiverDouble(tmp_path_factory.mktemp("webhook"), NAMES) as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServerDouble]:
-    with DnsServerDouble() as double:
-        double.answer("receiver.test", "127.0.0.1")
-        yield double
 
 
 class SleepRecorder:

@@ -37,20 +37,6 @@ RECEIVER, REBINDING, INSIDE = "receiver.test", "rebind.test", "inside.test"
 
 
 @pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookReceiverDouble]:
-    with WebhookReceiverDouble(tmp_path_factory.mktemp("receiver"), (RECEIVER, REBINDING)) as rx:
-        yield rx
-
-
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServerDouble]:
-    with DnsServerDouble() as server:
-        server.answer(RECEIVER, "127.0.0.1")
-        server.answer(INSIDE, "10.20.30.40")
-        yield server
-
-
-@pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
     engine_double_server: RunningEngineDouble,
@@ -188,8 +174,9 @@ def test_a_failing_receiver_is_tried_a_bounded_number_of_times_after_the_reply_i
 
 
 def test_a_private_address_webhook_is_refused_at_submit(
-    api: httpx.Client, receiver: WebhookReceiverDouble
+    api: httpx.Client, dns: DnsServerDouble
 ) -> None:
+    dns.answer(INSIDE, "10.20.30.40")
     answer = api.post("/infer", json={"prompt": "to the inside", "webhook": f"https://{INSIDE}/x"})
     assert answer.status_code == 400
     error = answer.json()["error"]

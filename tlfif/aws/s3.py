@@ -84,7 +84,11 @@ class S3ReplyStore:
 
 
 def s3_client(region: str, *, read_timeout: float) -> Any:
-    """A boto3 S3 client that fails fast (2 s to connect, standard retries, 3 tries), in a
+    return fail_fast_client("s3", region, read_timeout=read_timeout)
+
+
+def fail_fast_client(service: str, region: str, *, read_timeout: float) -> Any:
+    """A boto3 client that fails fast (2 s to connect, standard retries, 3 tries), in a
     session of its own: boto3 is imported here, on first use, not by who imports this."""
     import boto3.session
     from botocore.config import Config
@@ -94,7 +98,7 @@ def s3_client(region: str, *, read_timeout: float) -> Any:
         read_timeout=read_timeout,
         retries={"mode": "standard", "max_attempts": 3},
     )
-    return boto3.session.Session().client("s3", region_name=region, config=config)
+    return boto3.session.Session().client(service, region_name=region, config=config)
 
 
 def _error_code(exc: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tlfif.aws.s3 import fail_fast_client
 from tlfif.errors import NotifyError
 from tlfif.webhook_contracts import ReplyNotice
 
@@ -36,13 +37,5 @@ class SnsReplyTopic:
 
     def _client(self) -> Any:
         if self._sns is None:
-            import boto3.session
-            from botocore.config import Config
-
-            config = Config(
-                connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
-            )
-            self._sns = boto3.session.Session().client(
-                "sns", region_name=self._region, config=config
-            )
+            self._sns = fail_fast_client("sns", self._region, read_timeout=5)
         return self._sns

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tlfif.aws.s3 import fail_fast_client
 from tlfif.errors import NodeControlError
 
 DEFAULT_PREFIX = "/tl-fif/ready/"
@@ -38,13 +39,5 @@ class SsmReadinessMarker:
 
     def _client(self) -> Any:
         if self._ssm is None:
-            import boto3.session
-            from botocore.config import Config
-
-            config = Config(
-                connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
-            )
-            self._ssm = boto3.session.Session().client(
-                "ssm", region_name=self._region, config=config
-            )
+            self._ssm = fail_fast_client("ssm", self._region, read_timeout=5)
         return self._ssm
