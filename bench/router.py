@@ -51,10 +51,15 @@ PROMPT = {"prompt": "Say hello in five words.", "max_tokens": 32}
 GOAL = 3.0  # POST /infer over the enqueue it wraps, at p50 and at p95
 COUNTED_CALLS = 50  # of each kind, after the timed ones, to count their Redis round trips
 CALLS_EACH = WARM_UP + REQUESTS + COUNTED_CALLS
-KINDS = ("enqueue", "infer_gateway", "infer_verified", "token_verify", "ping", "redis_ping")
+KINDS = ("enqueue", "infer_gateway", "infer_fleet", "infer_verified", "token_verify", "ping",
+         "redis_ping")  # fmt: skip
+# The fleet app allows this many nodes (ADR 0032) and meets a backlog, since nothing
+# consumes the queue: the scale-out check runs on every request past its threshold.
+FLEET_NODES = 4
 LABELS = {
     "enqueue": "JobQueue.enqueue (the Lua script alone)",
     "infer_gateway": "POST /infer, gateway claims, no limits",
+    "infer_fleet": f"POST /infer, as above, {FLEET_NODES} nodes allowed, a backlog",
     "infer_verified": "POST /infer, RS256 token verified, limits on",
     "token_verify": "TokenVerifier.verify alone",
     "ping": "GET /ping",
@@ -81,6 +86,14 @@ class NoCloud:
     def stop(self) -> InstanceState:
         self.cloud_calls.append("ec2.stop")
         return "stopped"
+
+    def instance_states(self) -> dict[str, InstanceState]:
+        self.cloud_calls.append("ec2.describe")
+        return {"i-bench": "running"}
+
+    def scale_out(self, limit: int) -> InstanceState | None:
+        self.cloud_calls.append("ec2.scale_out")
+        return None
 
     async def put_reply(self, key: str, reply: Reply) -> None:
         self.cloud_calls.append("s3.put")
@@ -147,11 +160,15 @@ async def timed_ms(call: Callable[[], Awaitable[Any]]) -> float:
 
 
 def deps_for(
-    settings: RouterSettings, redis_url: str, cloud: NoCloud, verifier: TokenVerifier | None
+    settings: RouterSettings,
+    redis_url: str,
+    cloud: NoCloud,
+    verifier: TokenVerifier | None,
+    nodes: int = 1,
 ) -> RouterDeps:
     return RouterDeps(
         settings=settings,
-        common=CommonSettings(redis_url=redis_url),
+        common=CommonSettings(redis_url=redis_url, node_count_max=nodes),
         metrics=cloud,
         replies=cloud,
         node_control=lambda: cloud,
@@ -167,19 +184,20 @@ class WarmPaths:
         self,
         queue: JobQueue,
         gateway: httpx.AsyncClient,
+        fleet: httpx.AsyncClient,
         verified: httpx.AsyncClient,
         verifier: TokenVerifier,
         redis: RedisClient,
         headers: list[dict[str, str]],
     ) -> None:
-        self.queue, self.gateway, self.verified = queue, gateway, verified
+        self.queue, self.gateway, self.fleet, self.verified = queue, gateway, fleet, verified
         self.verifier, self.redis, self.headers = verifier, redis, headers
         # Fresh jobs, made before any clock starts: the router makes its own inside its
         # request, and a job enqueued twice would take the script's idempotent path.
         self.jobs = iter([new_job() for _ in range(CALLS_EACH)])
         self.users_in_turn = itertools.cycle(headers)
-        self.answers: dict[str, set[str]] = {"infer_gateway": set(), "infer_verified": set(),
-                                             "ping": set()}  # fmt: skip
+        self.answers: dict[str, set[str]] = {"infer_gateway": set(), "infer_fleet": set(),
+                                             "infer_verified": set(), "ping": set()}  # fmt: skip
 
     def calls(self) -> dict[str, Callable[[], Awaitable[None]]]:
         return {kind: getattr(self, kind) for kind in KINDS}
@@ -189,6 +207,9 @@ class WarmPaths:
 
     async def infer_gateway(self) -> None:
         self._answered("infer_gateway", await self.gateway.post("/infer", json=PROMPT))
+
+    async def infer_fleet(self) -> None:
+        self._answered("infer_fleet", await self.fleet.post("/infer", json=PROMPT))
 
     async def infer_verified(self) -> None:
         headers = next(self.users_in_turn)
@@ -243,7 +264,7 @@ async def round_trips(
 
 
 async def measure(redis_url: str) -> dict[str, Any]:
-    cloud, issuer = NoCloud(), TokenIssuerDouble()
+    cloud, fleet_cloud, issuer = NoCloud(), NoCloud(), TokenIssuerDouble()
     limited = verified_settings(issuer)
     users = users_needed(CALLS_EACH, limited)
     headers = [
@@ -254,29 +275,41 @@ async def measure(redis_url: str) -> dict[str, Any]:
     async with issuer.http_client() as jwks_http:
         verifier = TokenVerifier(issuer.issuer, issuer.jwks_url, [issuer.client_id], http=jwks_http)
         gateway_app = create_app(deps_for(gateway_settings(issuer), redis_url, cloud, None))
+        fleet_app = create_app(
+            deps_for(gateway_settings(issuer), redis_url, fleet_cloud, None, nodes=FLEET_NODES)
+        )
         verified_app = create_app(deps_for(limited, redis_url, cloud, verifier))
         async with (
             gateway_app.router.lifespan_context(gateway_app),
+            fleet_app.router.lifespan_context(fleet_app),
             verified_app.router.lifespan_context(verified_app),
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=GatewayClaims(gateway_app, issuer)),
                 base_url="http://router.bench",
             ) as gateway,
             httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=GatewayClaims(fleet_app, issuer)),
+                base_url="http://router.bench",
+            ) as fleet,
+            httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=verified_app), base_url="http://router.bench"
             ) as verified,
         ):
-            paths = WarmPaths(JobQueue(own_redis), gateway, verified, verifier, own_redis, headers)
+            queue = JobQueue(own_redis)
+            paths = WarmPaths(queue, gateway, fleet, verified, verifier, own_redis, headers)
             samples = await interleave(paths.calls())
             trips = await round_trips(paths.calls(), own_redis)
     await own_redis.aclose()
-    expected = {"infer_gateway": {"202 queued"}, "infer_verified": {"202 queued"}, "ping": {"200"}}
+    expected = {"infer_gateway": {"202 queued"}, "infer_fleet": {"202 queued"},
+                "infer_verified": {"202 queued"}, "ping": {"200"}}  # fmt: skip
     if paths.answers != expected:
         raise RuntimeError(f"unexpected answers: {paths.answers}")
     if cloud.cloud_calls:
         raise RuntimeError(f"the warm path called the cloud: {sorted(set(cloud.cloud_calls))}")
     return figures(samples, users, issuer.fetches, paths.answers) | {
-        "redis_round_trips_per_call": trips
+        "redis_round_trips_per_call": trips,
+        # The one EC2 call the fleet's backlog asked for, and no more while it "boots".
+        "fleet_ec2_calls": fleet_cloud.cloud_calls,
     }
 
 
@@ -285,7 +318,7 @@ def figures(
 ) -> dict[str, Any]:
     latency = {kind: spread(samples[kind]) for kind in KINDS}
     ratios = {}
-    for kind in ("infer_gateway", "infer_verified"):
+    for kind in ("infer_gateway", "infer_fleet", "infer_verified"):
         for base in ("enqueue", "ping"):
             for at in ("p50", "p95"):
                 ratios[f"{kind}_over_{base}_{at}"] = ratio(latency[kind][at], latency[base][at])
@@ -294,6 +327,10 @@ def figures(
          "met": (ratios[f"{kind}_over_enqueue_{at}"] or math.inf) <= GOAL}
         for kind in ("infer_gateway", "infer_verified") for at in ("p50", "p95")
     ]  # fmt: skip
+    for at in ("p50", "p95"):
+        ratios[f"infer_fleet_over_infer_gateway_{at}"] = ratio(
+            latency["infer_fleet"][at], latency["infer_gateway"][at]
+        )
     return {
         "method": {
             "requests_each": REQUESTS,
@@ -307,6 +344,9 @@ def figures(
             f"their defaults, the requests round-robin over {users} users, none refused",
             "enqueue": "JobQueue.enqueue of a job built before the clock starts, no cap",
             "node": "heartbeat ready: no EC2 call (checked: none made)",
+            "fleet": f"the gateway app with node_count_max={FLEET_NODES} (ADR 0032); the queue "
+            "holds every job sent, past the scale-out threshold, so each request checks the "
+            "scale-out marker; its one scale-out is in fleet_ec2_calls",
             "redis": "redis-server on 127.0.0.1 as the local stack runs it (append-only), "
             "started by the bench",
         },

@@ -34,7 +34,7 @@ from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
 from tlfif.settings import CommonSettings, RouterSettings
 from tlfif.throttle import Limit, Throttle
-from tlfif.wake import NodeWaker
+from tlfif.wake import NodeWaker, Scaling
 from tlfif.webhook_targets import Resolver, WebhookChecker, resolver_for
 
 # POST /infer, POST /stop, POST /wake, the key routes' POST and DELETE and the webhook
@@ -152,6 +152,7 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
                 deps.metrics,
                 state_cache_seconds=deps.settings.ec2_state_cache_seconds,
                 lock_seconds=deps.settings.start_lock_seconds,
+                scaling=Scaling.of(deps.common),
             ),
             replies=deps.replies,
             authenticator=authenticator_for(deps.settings, deps.verifier, key_ring),

@@ -24,7 +24,7 @@ from tlfif.errors import QueueUnavailable, Throttled, TlfifError, Unsupported
 from tlfif.queue import Enqueued
 from tlfif.resume import Resume, forget_key, resume_for
 from tlfif.throttle import BREACH_METRIC
-from tlfif.wake import Wake
+from tlfif.wake import UP_PHASES, Wake
 from tlfif.webhook_contracts import WebhookRecord
 from tlfif.webhook_secrets import ensure_profile
 from tlfif.webhook_targets import Target
@@ -150,7 +150,11 @@ async def _wake_for_new_job(found: Services, enqueued: Enqueued, *, by_owner: bo
         if by_owner and (view is None or view.hold == "manual"):
             await found.registry.clear_manual_hold()
             view = None  # read again, with the hold gone
-        return await found.waker.ensure_awake(for_new_prompt=True, view=view)
+        wake = await found.waker.ensure_awake(for_new_prompt=True, view=view)
+        if view is not None and wake.phase in UP_PHASES:
+            # Another node for a backlog (ADR 0032): Redis alone unless one is due.
+            await found.waker.scale_out(view, enqueued.depth)
+        return wake
     except Exception as exc:
         log.exception("could not wake the node for a queued job")
         message = (

@@ -6,7 +6,7 @@ runs the same in a loop.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tlfif.aws.ec2 import Ec2Fleet, Ec2NodeControl
@@ -17,6 +17,7 @@ from tlfif.runtime.lambda_logs import lambda_logger
 from tlfif.runtime.metrics import EmfMetrics
 from tlfif.runtime.warm import Warm
 from tlfif.settings import CheckSettings, CommonSettings
+from tlfif.wake import Scaling
 
 logger = lambda_logger("scheduled_check")
 
@@ -26,9 +27,10 @@ class Checker:
     settings: CheckSettings
     redis: RedisClient
     ports: CheckPorts
+    scaling: Scaling = field(default_factory=Scaling)
 
     async def run(self) -> CheckReport:
-        return await run_check(self.redis, self.ports, self.settings)
+        return await run_check(self.redis, self.ports, self.settings, scaling=self.scaling)
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -45,7 +47,8 @@ def build() -> Checker:
         replies=S3ReplyStore(common.bucket, common.region),
         metrics=EmfMetrics("scheduled_check"),
     )
-    return Checker(settings, connect(common.redis_url, cluster=common.redis_cluster), ports)
+    redis = connect(common.redis_url, cluster=common.redis_cluster)
+    return Checker(settings, redis, ports, Scaling.of(common))
 
 
 warm = Warm(build)

@@ -24,13 +24,13 @@ from tlfif.contracts import HoldKind, now_ms
 from tlfif.delivery import answer_if_expired
 from tlfif.errors import NodeControlError, ReplyStoreError
 from tlfif.idle_net import ActivityStore, updated_activity
-from tlfif.nodes import Heartbeat, NodeRegistry
+from tlfif.nodes import Heartbeat, NodeRegistry, NodeView
 from tlfif.ports import Metrics, NodeControl, NodeFleet, ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, queue_errors
 from tlfif.settings import CheckSettings
 from tlfif.uptime import UptimeStore
-from tlfif.wake import NodeWaker
+from tlfif.wake import NodeWaker, Scaling
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class CheckReport:
     hold: HoldKind | None = None
     node_up: bool | None = None  # None: EC2 could not be asked
     # none | started | start_failed | held_manual | held_engine_failed | idle_stop |
-    # idle_stop_failed | budget_stop | budget_stop_failed
+    # idle_stop_failed | budget_stop | budget_stop_failed | scaled_out (ADR 0032)
     action: str = "none"
 
 
@@ -68,9 +68,10 @@ async def run_check(
     settings: CheckSettings,
     *,
     clock: Callable[[], int] = now_ms,
+    scaling: Scaling | None = None,
 ) -> CheckReport:
     """One run of the check. Raises QueueUnavailable when Redis fails."""
-    return await ScheduledCheck(redis, ports, settings, clock).run()
+    return await ScheduledCheck(redis, ports, settings, clock, scaling).run()
 
 
 class ScheduledCheck:
@@ -80,6 +81,7 @@ class ScheduledCheck:
         ports: CheckPorts,
         settings: CheckSettings,
         clock: Callable[[], int],
+        scaling: Scaling | None = None,
     ) -> None:
         self.redis = redis
         self.ports = ports
@@ -94,6 +96,7 @@ class ScheduledCheck:
             ports.metrics,
             state_cache_seconds=settings.ec2_state_cache_seconds,
             lock_seconds=settings.start_lock_seconds,
+            scaling=scaling,
         )
 
     async def run(self) -> CheckReport:
@@ -111,6 +114,10 @@ class ScheduledCheck:
             report.action = await self._enforce_budget(report.node_up)
         elif report.queue_depth > 0:
             report.action = await self._wake()
+            if report.action == "none" and beats:
+                view = NodeView(report.hold, beats, await self.registry.cached_ec2_state())
+                if await self.waker.scale_out(view, report.queue_depth):
+                    report.action = "scaled_out"
         if report.node_up is False:
             await self.activity.forget()
         elif report.node_up and report.action == "none":

@@ -17,6 +17,10 @@ NODES = f"{TAG}:nodes"
 HOLD = f"{TAG}:hold"
 START_LOCK = f"{TAG}:lock:start"
 EC2_STATE = f"{TAG}:ec2state"
+# Each tagged instance's EC2 state as last seen (a hash), for /status's per-node phases.
+EC2_STATES = f"{TAG}:ec2states"
+# Exists while a node started for a backlog boots: no second scale-out before it beats.
+SCALED_OUT = f"{TAG}:scaled_out"
 START_ERROR = f"{TAG}:start_error"
 # The latest wake-ahead (POST /wake): its idle minutes, for the watcher's idle timer.
 WAKE = f"{TAG}:wake"

@@ -17,6 +17,7 @@ from tlfif.contracts import (
     HeartbeatState,
     HoldKind,
     NodeFailure,
+    NodeInfo,
     NodePhase,
     WakeNote,
     now_ms,
@@ -69,6 +70,39 @@ def node_phase(heartbeats: list[Heartbeat], ec2_state: InstanceState | None) -> 
     if ec2_state == "running":
         return "booting"
     return "stopped"
+
+
+# The most awake first: a fleet's one state is its most awake instance's (ADR 0032).
+AWAKE_ORDER: tuple[InstanceState, ...] = ("running", "pending", "stopping", "stopped")
+
+
+def fleet_state(states: dict[str, InstanceState]) -> InstanceState:
+    for state in AWAKE_ORDER:
+        if state in states.values():
+            return state
+    return "stopped"
+
+
+def node_infos(beats: list[Heartbeat], instance_states: dict[str, InstanceState]) -> list[NodeInfo]:
+    """Each node with its own phase, by id: every instance EC2 was last seen to have (its
+    beat, if any, read with its state), and every heartbeating node that look missed (one
+    started since, or a cache that lapsed). Nothing known of either: []."""
+    beat_of = {beat.node: beat for beat in beats}
+    found = [
+        NodeInfo(node=node, phase=node_phase([beat], None), active=beat.active)
+        for node, beat in beat_of.items()
+        if node not in instance_states
+    ]
+    for node, state in instance_states.items():
+        beat = beat_of.get(node)
+        found.append(
+            NodeInfo(
+                node=node,
+                phase=node_phase([beat] if beat else [], state),
+                active=beat.active if beat else 0,
+            )
+        )
+    return sorted(found, key=lambda info: info.node)
 
 
 @dataclass(frozen=True)
@@ -187,6 +221,36 @@ class NodeRegistry:
 
     async def remember_ec2_state(self, state: InstanceState, ttl_seconds: int) -> None:
         await self._write(keys.EC2_STATE, state, ttl_seconds)
+
+    async def remember_instance_states(
+        self, states: dict[str, InstanceState], ttl_seconds: int
+    ) -> None:
+        """Each tagged instance's state as EC2 just said (all of them, so a gone one goes)."""
+        with queue_errors():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(keys.EC2_STATES)
+                if states:
+                    mapping: dict[str | bytes, str | bytes] = {k: v for k, v in states.items()}
+                    pipe.hset(keys.EC2_STATES, mapping=mapping)  # type: ignore[arg-type]
+                    pipe.expire(keys.EC2_STATES, ttl_seconds)
+                await pipe.execute()
+
+    async def instance_states(self) -> dict[str, InstanceState]:
+        """The states remember_instance_states kept, while they are fresh ({} otherwise)."""
+        with queue_errors():
+            found = await self.redis.hgetall(keys.EC2_STATES)
+        return {str(node): state for node, state in found.items()}  # type: ignore[misc]
+
+    async def take_scale_out(self, ttl_seconds: int) -> bool:
+        """One scale-out per boot: SET NX, kept until the started node should beat."""
+        with queue_errors():
+            return bool(
+                await self.redis.set(keys.SCALED_OUT, str(now_ms()), nx=True, ex=ttl_seconds)
+            )
+
+    async def scaled_out_recently(self) -> bool:
+        with queue_errors():
+            return bool(await self.redis.exists(keys.SCALED_OUT))
 
     async def take_start_lock(self, ttl_seconds: int) -> bool:
         """One router at a time decides whether to start the node (SET NX with expiry)."""

@@ -18,14 +18,18 @@ InstanceState = Literal["pending", "running", "stopping", "stopped", "shutting-d
 
 
 class NodeControl(Protocol):
-    """The GPU node as the cloud sees it (EC2, found by its env tag)."""
+    """The GPU nodes as the cloud sees them (EC2 instances found by their env tag, ADR
+    0032): one or several, of which `state` and `start` treat the fleet as one node until
+    a backlog asks for more (`scale_out`)."""
 
     def state(self) -> InstanceState:
-        """Current state. Raises NodeControlError."""
+        """The fleet's state: the most awake of its instances' (running, then pending,
+        stopping, stopped). Raises NodeControlError."""
         ...
 
     def start(self) -> InstanceState:
-        """StartInstances; returns the state AWS reports after the call.
+        """Start the lowest-id stopped instance unless one is pending or running already;
+        returns the state AWS reports for it (or the awake one's).
 
         Raises NodeStartRefused when AWS refuses (capacity, throttling, wrong state),
         NodeControlError on anything else.
@@ -33,7 +37,17 @@ class NodeControl(Protocol):
         ...
 
     def stop(self) -> InstanceState:
-        """StopInstances; returns the state AWS reports after the call."""
+        """StopInstances on every pending or running instance; returns the fleet's state
+        AWS reports after the call."""
+        ...
+
+    def instance_states(self) -> dict[str, InstanceState]:
+        """Every tagged instance's state, by instance id. Raises NodeControlError."""
+        ...
+
+    def scale_out(self, limit: int) -> InstanceState | None:
+        """Start one more stopped instance while fewer than `limit` are pending or running;
+        None when there is none to start. Raises as `start` does."""
         ...
 
 

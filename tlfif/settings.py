@@ -75,6 +75,11 @@ class CommonSettings(StrictSettings):
     job_ttl_seconds: Annotated[int, Field(ge=10, le=86400)] = 300
     node_tag_key: str = "env"
     node_tag_value: str = "tinyllama"
+    # Nodes (ADR 0032): at most this many tagged instances run at once (infra's
+    # node_count_max), and another is started once the queue holds more than
+    # `scale_out_backlog` jobs per node that beats; 1 keeps one node, as before.
+    node_count_max: Annotated[int, Field(ge=1, le=8)] = 1
+    scale_out_backlog: Annotated[int, Field(ge=1, le=1000)] = 8
     # Webhooks (ADR 0031), checked by the router at submit and by the sender at send. True
     # only on the local stack: receivers on loopback (127.0.0.0/8, ::1) are then allowed;
     # private, link-local and metadata addresses never are.

@@ -16,12 +16,16 @@ from dataclasses import dataclass
 
 from tlfif.contracts import NodePhase, WakeNote, now_ms
 from tlfif.errors import BudgetHold, NodeControlError, NodeStartRefused, WakeHeld
-from tlfif.nodes import NodeRegistry, NodeView, node_phase
+from tlfif.nodes import NodeRegistry, NodeView, fleet_state, node_phase
 from tlfif.ports import InstanceState, Metrics, NodeControl
 from tlfif.queue import BUDGET_MESSAGE
+from tlfif.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
+# How long a node started for a backlog may take to beat before another may be started:
+# a g4dn boots and loads vLLM in ~90 s.
+SCALE_OUT_HOLD_SECONDS = 120
 # Phases of a node that is up or on its way: nothing to start.
 UP_PHASES: frozenset[NodePhase] = frozenset(
     {"starting", "booting", "loading", "ready", "engine_restarting"}
@@ -38,6 +42,20 @@ def seconds_until_ready(
     if phase == "ready":
         return warm_eta
     return max(warm_eta, math.ceil(cold_eta - waited_seconds))
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How many nodes may run, and the backlog per beating node that starts another
+    (CommonSettings' node_count_max and scale_out_backlog, ADR 0032)."""
+
+    node_count_max: int = 1
+    backlog: int = 8
+    hold_seconds: int = SCALE_OUT_HOLD_SECONDS
+
+    @classmethod
+    def of(cls, common: CommonSettings) -> Scaling:
+        return cls(common.node_count_max, common.scale_out_backlog)
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class NodeWaker:
         *,
         state_cache_seconds: int = 15,
         lock_seconds: int = 10,
+        scaling: Scaling | None = None,
     ) -> None:
         self.registry = registry
         self._node_control = node_control
@@ -66,6 +85,7 @@ class NodeWaker:
         self.metrics = metrics
         self.state_cache_seconds = state_cache_seconds
         self.lock_seconds = lock_seconds
+        self.scaling = scaling or Scaling()
 
     @property
     def control(self) -> NodeControl:
@@ -112,13 +132,17 @@ class NodeWaker:
 
     async def _start_if_stopped(self) -> Wake:
         try:
-            state = await asyncio.to_thread(self.control.state)
+            states = await asyncio.to_thread(self.control.instance_states)
+            state = fleet_state(states)
             started = False
             if state == "stopped":
                 state = await asyncio.to_thread(self.control.start)
                 started = True
                 self.metrics.count("EC2Starts")
                 log.info("node start requested", extra={"ec2State": state})
+                # The port starts the lowest-id stopped instance: /status lists it now.
+                states[min(states)] = state
+            await self.registry.remember_instance_states(states, self.state_cache_seconds)
         except (NodeStartRefused, NodeControlError) as exc:
             # Never swallowed: the job stays queued, /status shows which failure and when,
             # polls retry. AWS's own words (ARNs, the account) go to the log alone.
@@ -129,6 +153,43 @@ class NodeWaker:
         if started:
             await self.registry.clear_start_error()
         return Wake(node_phase(await self.registry.heartbeats(), state), started=started)
+
+    async def scale_out(self, view: NodeView, depth: int) -> bool:
+        """Start one more node for a backlog (ADR 0032): when more than `scale_out_backlog`
+        jobs wait per node that beats, fewer than `node_count_max` nodes beat, no hold is
+        set and no node started for a backlog is still booting. Decided from `view` and
+        Redis; EC2 is called only once it is decided, under the start lock. The queue is
+        never refused for it: a failure is logged and the next check tries again."""
+        scaling = self.scaling
+        if scaling.node_count_max <= 1 or view.hold is not None:
+            return False
+        beating = {beat.node for beat in view.beats if beat.state != "stopping"}
+        if not beating or len(beating) >= scaling.node_count_max:
+            return False  # no node up: the first start is ensure_awake's
+        if depth <= scaling.backlog * len(beating):
+            return False
+        if await self.registry.scaled_out_recently():
+            return False
+        if not await self.registry.take_start_lock(self.lock_seconds):
+            return False
+        try:
+            if not await self.registry.take_scale_out(scaling.hold_seconds):
+                return False
+            try:
+                state = await asyncio.to_thread(self.control.scale_out, scaling.node_count_max)
+            except (NodeStartRefused, NodeControlError) as exc:
+                log.warning("scale-out failed", extra={"reason": exc.message})
+                return False
+        finally:
+            await self.registry.release_start_lock()
+        if state is None:
+            return False
+        self.metrics.count("ScaleOuts")
+        log.info(
+            "another node started for the backlog",
+            extra={"ec2State": state, "queueDepth": depth, "nodes": len(beating)},
+        )
+        return True
 
     async def wake_ahead(
         self, sub: str, idle_minutes: int, *, by_owner: bool, cold_eta_seconds: int

@@ -11,18 +11,27 @@ from dataclasses import dataclass, field
 
 from tlfif.contracts import Reply
 from tlfif.errors import NodeStartRefused, ReplyExists
+from tlfif.nodes import fleet_state
 from tlfif.ports import InstanceState
 
 
 @dataclass
 class NodeControlDouble:
+    """The tagged instances: "i-0" in `current`, and any more in `others` (ADR 0032's
+    fleet). Every look at EC2 is recorded as "state", a start as "start" (a scale-out's as
+    "scale_out"), a stop as "stop"."""
+
     current: InstanceState = "stopped"
     refuse_start: str | None = None  # an AWS error code to refuse StartInstances with
     calls: list[str] = field(default_factory=list)
+    others: dict[str, InstanceState] = field(default_factory=dict)
+
+    def instance_states(self) -> dict[str, InstanceState]:
+        self.calls.append("state")
+        return {"i-0": self.current, **self.others}
 
     def state(self) -> InstanceState:
-        self.calls.append("state")
-        return self.current
+        return fleet_state(self.instance_states())
 
     def start(self) -> InstanceState:
         self.calls.append("start")
@@ -34,7 +43,34 @@ class NodeControlDouble:
     def stop(self) -> InstanceState:
         self.calls.append("stop")
         self.current = "stopped"
+        self.others = dict.fromkeys(self.others, "stopped")
         return self.current
+
+    def scale_out(self, limit: int) -> InstanceState | None:
+        self.calls.append("scale_out")
+        states = {"i-0": self.current, **self.others}
+        awake = sum(state in ("pending", "running") for state in states.values())
+        stopped = [node for node, state in states.items() if state == "stopped"]
+        if awake >= limit or not stopped:
+            return None
+        if self.refuse_start:
+            raise NodeStartRefused(f"AWS refused StartInstances: {self.refuse_start}")
+        if stopped[0] == "i-0":
+            self.current = "pending"
+        else:
+            self.others[stopped[0]] = "pending"
+        return "pending"
+
+
+class FleetDouble:
+    """NodeFleet: the ids running, all stopped by stop_all_running."""
+
+    def __init__(self, running: list[str] | None = None) -> None:
+        self.running = running or []
+
+    def stop_all_running(self) -> list[str]:
+        stopped, self.running = self.running, []
+        return stopped
 
 
 @dataclass

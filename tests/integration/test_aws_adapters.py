@@ -74,11 +74,28 @@ def test_terminated_node_is_not_the_node(node_instance: str) -> None:
         node_control().start()
 
 
-def test_two_tagged_instances_are_refused(node_instance: str) -> None:
+def test_several_tagged_instances_are_a_fleet_started_one_at_a_time(node_instance: str) -> None:
+    """ADR 0032: the lowest id first, another only by scale_out and within its limit, all
+    stopped together."""
     second = tag_instance({"env": "tinyllama"})
-    with pytest.raises(NodeControlError, match=f"2 EC2 instances tagged env=tinyllama: .*{second}"):
-        node_control().start()
-    assert ec2_state(node_instance) == "stopped"
+    control = node_control()
+    first, other = sorted([node_instance, second])
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2.stop_instances(InstanceIds=[node_instance, second])
+    assert control.instance_states() == {first: "stopped", other: "stopped"}
+    assert control.state() == "stopped"
+
+    control.start()
+    assert (ec2_state(first), ec2_state(other)) == ("running", "stopped")
+    control.start()  # one is awake: nothing more starts
+    assert ec2_state(other) == "stopped"
+    assert control.scale_out(limit=1) is None  # one awake is the limit
+    assert control.scale_out(limit=2) is not None
+    assert ec2_state(other) == "running" and control.state() == "running"
+    assert control.scale_out(limit=8) is None  # none left to start
+
+    control.stop()
+    assert (ec2_state(first), ec2_state(other)) == ("stopped", "stopped")
 
 
 @pytest.mark.parametrize("code", sorted(START_REFUSED_CODES))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import fakeredis
 import pytest
 
-from tests.doubles.cloud import MetricsDouble
+from tests.doubles.cloud import FleetDouble, MetricsDouble
 from tests.fixtures.redis_servers import free_port
 from tlfif import keys
 from tlfif.budget import (
@@ -40,15 +40,6 @@ async def registry() -> AsyncIterator[NodeRegistry]:
     redis = fakeredis.FakeAsyncRedis(decode_responses=True)
     yield NodeRegistry(redis)
     await redis.aclose()
-
-
-class FleetDouble:
-    def __init__(self, running: list[str]) -> None:
-        self.running = running
-
-    def stop_all_running(self) -> list[str]:
-        stopped, self.running = self.running, []
-        return stopped
 
 
 @pytest.mark.anyio

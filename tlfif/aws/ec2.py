@@ -1,4 +1,4 @@
-"""NodeControl on EC2: the GPU node is the one instance tagged env=tinyllama.
+"""NodeControl on EC2: the GPU nodes are the instances tagged env=tinyllama (ADR 0032).
 
 boto3 is imported on first use, not with this module: the router imports this class on its
 warm path, where boto3's ~190 ms import would break the latency budget, and only calls it
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from tlfif.errors import NodeControlError, NodeStartRefused
+from tlfif.nodes import fleet_state
 from tlfif.ports import InstanceState
 from tlfif.settings import CommonSettings
 
@@ -31,7 +32,11 @@ LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 
 
 class Ec2NodeControl:
-    """Finds the node by its tag on every call, so a replaced instance is picked up."""
+    """Finds the nodes by their tag on every call, so a replaced instance is picked up.
+
+    One tagged instance is the node; several (infra's node_count_max, ADR 0032) are a
+    fleet: started one at a time, the lowest instance id first, and stopped together.
+    """
 
     def __init__(self, settings: CommonSettings) -> None:
         self._region = settings.region
@@ -40,37 +45,64 @@ class Ec2NodeControl:
         self._ec2: Any = None
 
     def state(self) -> InstanceState:
-        return cast(InstanceState, self._find_instance()["State"]["Name"])
+        return fleet_state(self.instance_states())
 
     def start(self) -> InstanceState:
-        instance_id = self._find_instance()["InstanceId"]
+        states = self.instance_states()
+        awake = [i for i, state in states.items() if state in ("pending", "running")]
+        if awake:
+            return states[awake[0]]
+        stopped = [i for i, state in states.items() if state == "stopped"]
+        if not stopped:  # all on their way down: the next poll starts one once stopped
+            return fleet_state(states)
+        return self._start(stopped[0])
+
+    def stop(self) -> InstanceState:
+        states = self.instance_states()
+        awake = sorted(i for i, state in states.items() if state in ("pending", "running"))
+        if not awake:
+            return fleet_state(states)
+        with ec2_errors("StopInstances"):
+            response = self._client().stop_instances(InstanceIds=awake)
+        for change in response["StoppingInstances"]:
+            states[change["InstanceId"]] = change["CurrentState"]["Name"]
+        return fleet_state(states)
+
+    def instance_states(self) -> dict[str, InstanceState]:
+        with ec2_errors("DescribeInstances"):
+            pages = (
+                self._client()
+                .get_paginator("describe_instances")
+                .paginate(
+                    Filters=[
+                        {"Name": f"tag:{self._tag_key}", "Values": [self._tag_value]},
+                        {"Name": "instance-state-name", "Values": LIVE_STATES},
+                    ]
+                )
+            )
+            found = {
+                i["InstanceId"]: cast(InstanceState, i["State"]["Name"])
+                for p in pages
+                for r in p["Reservations"]
+                for i in r["Instances"]
+            }
+        if not found:
+            tag = f"{self._tag_key}={self._tag_value}"
+            raise NodeControlError(f"no EC2 instance tagged {tag} in {self._region}")
+        return dict(sorted(found.items()))
+
+    def scale_out(self, limit: int) -> InstanceState | None:
+        states = self.instance_states()
+        awake = sum(state in ("pending", "running") for state in states.values())
+        stopped = [i for i, state in states.items() if state == "stopped"]
+        if awake >= limit or not stopped:
+            return None
+        return self._start(stopped[0])
+
+    def _start(self, instance_id: str) -> InstanceState:
         with ec2_errors("StartInstances", refused=START_REFUSED_CODES):
             response = self._client().start_instances(InstanceIds=[instance_id])
         return cast(InstanceState, response["StartingInstances"][0]["CurrentState"]["Name"])
-
-    def stop(self) -> InstanceState:
-        instance_id = self._find_instance()["InstanceId"]
-        with ec2_errors("StopInstances"):
-            response = self._client().stop_instances(InstanceIds=[instance_id])
-        return cast(InstanceState, response["StoppingInstances"][0]["CurrentState"]["Name"])
-
-    def _find_instance(self) -> dict[str, Any]:
-        with ec2_errors("DescribeInstances"):
-            response = self._client().describe_instances(
-                Filters=[
-                    {"Name": f"tag:{self._tag_key}", "Values": [self._tag_value]},
-                    {"Name": "instance-state-name", "Values": LIVE_STATES},
-                ]
-            )
-        instances = [i for r in response["Reservations"] for i in r["Instances"]]
-        tag = f"{self._tag_key}={self._tag_value}"
-        if not instances:
-            raise NodeControlError(f"no EC2 instance tagged {tag} in {self._region}")
-        if len(instances) > 1:
-            # Starting or stopping an arbitrary one of several GPUs would bill the wrong one.
-            ids = ", ".join(sorted(i["InstanceId"] for i in instances))
-            raise NodeControlError(f"{len(instances)} EC2 instances tagged {tag}: {ids}")
-        return cast(dict[str, Any], instances[0])
 
     def _client(self) -> Any:
         if self._ec2 is None:
