@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gui.backend import AWS_TINYLLAMA, Answer, Ticket, Waiting
+from gui.backend import AWS_TINYLLAMA, Answer, Fleet, Ticket, Waiting
 from gui.backend_errors import (
     BackendAuthError,
     BackendBusy,
@@ -130,9 +130,10 @@ class AwsTinyLlamaClient:
         with self._translated():
             return self._api.cost()
 
-    def node_phase(self) -> NodePhase:
+    def fleet(self) -> Fleet:
         with self._translated():
-            return self._api.status().node
+            status = self._api.status()
+        return Fleet(phase=status.node, nodes=tuple(status.nodes))
 
     def close(self) -> None:
         self._api.close()

@@ -13,7 +13,7 @@ from typing import Final, Protocol, runtime_checkable
 
 from tlfif.client.live import LiveListener
 from tlfif.client.phase import JobPhase
-from tlfif.contracts import CostView, Message, NodePhase
+from tlfif.contracts import CostView, Message, NodeInfo, NodePhase
 
 AWS_TINYLLAMA: Final = "AWS TinyLlama"
 OPENAI: Final = "OpenAI"
@@ -39,6 +39,15 @@ class Waiting:
 
     phase: JobPhase
     node: NodePhase | None = None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Where the GPU nodes are: the fleet's one phase, and each node's as the router tells
+    (GET /status's `nodes`; none from an older router)."""
+
+    phase: NodePhase
+    nodes: tuple[NodeInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,8 @@ class BackendClient(Protocol):
         """This month's spend and live estimate. NotSupported if the backend has none."""
         ...
 
-    def node_phase(self) -> NodePhase:
-        """Where the GPU node is. NotSupported if the backend has none."""
+    def fleet(self) -> Fleet:
+        """Where the GPU nodes are. NotSupported if the backend has none."""
         ...
 
     def close(self) -> None: ...

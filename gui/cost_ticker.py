@@ -1,4 +1,4 @@
-"""CostLabel's controller: GET /cost (and the node's state) every 30 s, seed 1.1.5.
+"""CostLabel's controller: GET /cost (and the nodes' phases) every 30 s, seed 1.1.5.
 
 It pauses while the node cold-starts (seed 1.3: no polling then, so no throttling and no
 false alarms), and a backend without a cost figure reads "n/a", never a made-up number.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gui.backend import Fleet
 from gui.backend_errors import BackendError
 from gui.backends import BackendRegistry
 from gui.log import log_event
 from gui.scheduler import Cancel, Scheduler
 from gui.view import ChatView
-from tlfif.contracts import CostView, NodePhase
+from tlfif.contracts import CostView, NodeInfo
 
 INTERVAL_SECONDS = 30.0
 NOT_AVAILABLE = "Cost: n/a"
@@ -33,6 +34,20 @@ def cost_text(view: CostView) -> str:
     estimate = view.estimate
     age = age_text(estimate.age_seconds)
     return f"Cost: €{estimate.eur:.2f} this month (estimate, {age} old)"
+
+
+def node_text(fleet: Fleet) -> str:
+    """The node label: the phase, or with several nodes each one's, in id order
+    ("2 GPUs: ready (1 job), booting")."""
+    if len(fleet.nodes) < 2:
+        return f"Node: {fleet.phase}"
+    return f"{len(fleet.nodes)} GPUs: " + ", ".join(_node_words(node) for node in fleet.nodes)
+
+
+def _node_words(node: NodeInfo) -> str:
+    if not node.active:
+        return node.phase
+    return f"{node.phase} ({node.active} job{'s' if node.active > 1 else ''})"
 
 
 def paused_text(view: CostView | None) -> str:
@@ -77,9 +92,9 @@ class CostTicker:
             return
         self._fetching = True
 
-        def fetch() -> tuple[CostView, NodePhase]:
+        def fetch() -> tuple[CostView, Fleet]:
             backend = self._backends.get(name)
-            return backend.cost(), backend.node_phase()
+            return backend.cost(), backend.fleet()
 
         self._scheduler.run(
             fetch, lambda got: self._fetched(name, *got), lambda error: self._failed(name, error)
@@ -94,13 +109,13 @@ class CostTicker:
         self.stop()
         self._cancel = self._scheduler.later(self._interval, self.tick)
 
-    def _fetched(self, name: str, cost: CostView, node: NodePhase) -> None:
+    def _fetched(self, name: str, cost: CostView, fleet: Fleet) -> None:
         self._fetching = False
         if name != self._current():
             return  # switched meanwhile: this figure belongs to the other backend
         self._last = cost
         self._view.set_cost(cost_text(cost))
-        self._view.set_node(f"Node: {node}")
+        self._view.set_node(node_text(fleet))
 
     def _failed(self, name: str, error: Exception) -> None:
         self._fetching = False

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from gui.backend import OPENAI, Answer, Ticket, Waiting
+from gui.backend import OPENAI, Answer, Fleet, Ticket, Waiting
 from gui.backend_errors import (
     BackendAuthError,
     BackendBusy,
@@ -106,7 +106,7 @@ class OpenAiApiClient:
     def cost(self) -> CostView:
         raise NotSupported(self.name, "no cost figure (the OpenAI bill is not visible here)")
 
-    def node_phase(self) -> NodePhase:
+    def fleet(self) -> Fleet:
         raise NotSupported(self.name, "there is no GPU node")
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """POST /stop and GET /status: the owner's view of the node and the queue.
 
-The phase comes from Redis (heartbeats and the cached EC2 state), never from an AWS call
-per request; only POST /stop calls EC2.
+The phases come from Redis (heartbeats and the cached EC2 states: the fleet's one word and
+each node's), never from an AWS call per request; only POST /stop calls EC2.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from router.deps import caller, caller_is_owner, owner, services
 from tlfif.contracts import NodeStatus, Stopping
+from tlfif.nodes import node_infos
 
 
 async def stop(request: Request) -> Response:
@@ -26,6 +27,7 @@ async def stop(request: Request) -> Response:
 async def status(request: Request) -> Response:
     claims = await caller(request)
     found = services(request)
+    nodes = node_infos(await found.registry.heartbeats(), await found.registry.instance_states())
     status = NodeStatus(
         node=await found.waker.phase(),
         queue_depth=await found.queue.depth(),
@@ -33,5 +35,6 @@ async def status(request: Request) -> Response:
         hold=await found.registry.hold(),
         start_error=await found.registry.start_error(),
         owner=caller_is_owner(request, claims),
+        nodes=nodes,
     )
     return JSONResponse(status.model_dump(mode="json"))

@@ -273,8 +273,19 @@ class NodeFailure(BaseModel):
     ts_ms: int
 
 
+class NodeInfo(BaseModel):
+    """One node in GET /status: its instance id, its phase, and the jobs it runs now (from
+    its heartbeat; 0 without one)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    node: str
+    phase: NodePhase
+    active: int = 0
+
+
 class NodeStatus(BaseModel):
-    """200 body of GET /status."""
+    """200 body of GET /status. `node` is the fleet's one word; `nodes` each node's."""
 
     # A newer router may say more; an older client still reads what it knows.
     model_config = ConfigDict(extra="ignore")
@@ -286,6 +297,8 @@ class NodeStatus(BaseModel):
     start_error: NodeFailure | None = None
     # Whether the caller owns the deployment (ADR 0021): the chat page shows Stop GPU then.
     owner: bool = False
+    # Every node EC2 or a heartbeat told of, by id (ADR 0032); [] from an older router.
+    nodes: list[NodeInfo] = []
 
 
 class Stopping(BaseModel):

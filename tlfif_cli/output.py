@@ -17,6 +17,7 @@ from tlfif.client.phase import DESCRIPTION, phase_of_pending
 from tlfif.contracts import (
     BudgetResumed,
     Cancelling,
+    NodeInfo,
     NodeStatus,
     Pending,
     Reply,
@@ -153,6 +154,8 @@ def print_status(status: NodeStatus, *, as_json: bool, out: Console) -> ExitCode
         return ExitCode.OK
     table = Table.grid(padding=(0, 2))
     table.add_row("node", status.node)
+    for info in status.nodes:
+        table.add_row(f"  {info.node}", node_line(info))
     table.add_row("queue depth", str(status.queue_depth))
     table.add_row("your pending jobs", "\n".join(status.pending) or "none")
     table.add_row("hold", HOLD_MEANING.get(status.hold or "", "none"))
@@ -161,6 +164,13 @@ def print_status(status: NodeStatus, *, as_json: bool, out: Console) -> ExitCode
     table.add_row("start error", start_error)
     out.print(table)
     return ExitCode.OK
+
+
+def node_line(info: NodeInfo) -> str:
+    """One node under the fleet's word: its phase, and the jobs it runs when it runs any."""
+    if not info.active:
+        return info.phase
+    return f"{info.phase}, {info.active} job{'s' if info.active > 1 else ''} running"
 
 
 def print_budget_resumed(resumed: BudgetResumed, *, as_json: bool, out: Console) -> ExitCode:

@@ -534,6 +534,7 @@
     byId("stop-gpu").hidden = true;
     byId("model").textContent = "";
     byId("node").textContent = "";
+    byId("nodes").textContent = "";
     const pasted = mode === "paste";
     byId("sign-in-form").hidden = !pasted;
     byId("sign-in-account").hidden = pasted;
@@ -560,6 +561,17 @@
     byId("stop-gpu").hidden = !state.owner;
     const held = status.hold ? ` (held: ${status.hold})` : "";
     byId("node").textContent = `${NODE_WORDS[status.node] ?? status.node}${held}`;
+    byId("nodes").textContent = eachNodeWords(status.nodes);
+  }
+
+  // With several GPU nodes, each one's phase (and jobs), in id order, as the window says it:
+  // "2 GPUs: ready (1 job), booting". One node, or a router that sends no `nodes`: nothing.
+  function eachNodeWords(nodes) {
+    if (!Array.isArray(nodes) || nodes.length < 2) return "";
+    const words = nodes.map(({ phase, active }) =>
+      active > 0 ? `${phase} (${active} job${active > 1 ? "s" : ""})` : phase,
+    );
+    return `${nodes.length} GPUs: ${words.join(", ")}`;
   }
 
   async function refreshNode() {

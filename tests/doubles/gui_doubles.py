@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from gui.backend import AWS_TINYLLAMA, Answer, Ticket, Waiting
+from gui.backend import AWS_TINYLLAMA, Answer, Fleet, Ticket, Waiting
 from gui.scheduler import Cancel
 from tlfif.client.live import LiveListener
-from tlfif.contracts import CostView, EstimateView, Message, NodePhase
+from tlfif.contracts import CostView, EstimateView, Message, NodeInfo, NodePhase
 
 T = TypeVar("T")
 
@@ -189,6 +189,7 @@ class BackendDouble:
     cancels: list[Answer | Exception | None] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     node: NodePhase = "stopped"
+    nodes: tuple[NodeInfo, ...] = ()  # each node, as GET /status's `nodes` tells them
     sent: list[tuple[list[Message], int, str]] = field(default_factory=list)
     waits: list[int] = field(default_factory=list)
     on_poll: Callable[[], None] = lambda: None
@@ -228,8 +229,8 @@ class BackendDouble:
     def cost(self) -> CostView:
         return _next(self.costs) if self.costs else cost_view()
 
-    def node_phase(self) -> NodePhase:
-        return self.node
+    def fleet(self) -> Fleet:
+        return Fleet(phase=self.node, nodes=self.nodes)
 
     def close(self) -> None:
         self.closed = True

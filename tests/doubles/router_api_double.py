@@ -16,6 +16,7 @@ import httpx
 
 from tlfif.contracts import (
     Accepted,
+    NodeInfo,
     NodePhase,
     Pending,
     Reply,
@@ -74,6 +75,7 @@ class RouterApiDouble:
     node: NodePhase = "stopped"
     hold: Literal["manual", "budget"] | None = None
     start_error: str | None = None
+    nodes: list[NodeInfo] = field(default_factory=list)  # GET /status: each node's phase
     # "METHOD /path-prefix" -> the response to give every time, instead of the real answer.
     canned: dict[str, httpx.Response] = field(default_factory=dict)
     # Bearer tokens answered with 401; `refuse_first_token` adds the first one it sees.
@@ -208,4 +210,5 @@ class RouterApiDouble:
             "hold": self.hold,
             "start_error": start_error,
             "owner": self.owner,
+            "nodes": [info.model_dump(mode="json") for info in self.nodes],
         }

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import redis
 from anyio.from_thread import start_blocking_portal
 from pydantic import SecretStr
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -47,7 +48,8 @@ from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.moto_server import CognitoPool
 from tests.fixtures.redis_servers import RedisServer
 from tests.fixtures.router_app import LOOSE_LIMITS, router_on, router_settings
-from tests.fixtures.watcher_node import watcher
+from tests.fixtures.watcher_node import NODE, watcher
+from tlfif import keys
 from tlfif.auth import TokenVerifier
 from tlfif.redis_conn import connect
 from tlfif.settings import CommonSettings, RouterSettings
@@ -269,11 +271,22 @@ def test_the_owner_signs_in_with_pkce_and_a_prompt_is_answered_by_the_engine(
     assert page.replies() == [] and not page.shown("chat")
 
 
-def test_a_plain_user_is_not_offered_stop_gpu(page: ChatPage, deployed: Deployed) -> None:
-    deployed.hosted_ui.username = PLAIN_USER
-    page.sign_in_with_account()
-    assert page.until(lambda: page.text("node")) == "GPU ready"  # GET /status answered
-    assert not page.shown("stop-gpu")
+def test_a_plain_user_is_not_offered_stop_gpu_and_sees_every_node(
+    page: ChatPage, deployed: Deployed, redis7: RedisServer
+) -> None:
+    # A second instance EC2 was last seen starting, beside the module's ready watcher (its
+    # heartbeat, under the watcher's node id): the header names both, in id order.
+    seen = redis.Redis.from_url(redis7.url)
+    seen.hset(keys.EC2_STATES, mapping={"i-0second": "pending", NODE: "running"})
+    try:
+        deployed.hosted_ui.username = PLAIN_USER
+        page.sign_in_with_account()
+        assert page.until(lambda: page.text("node")) == "GPU ready"  # GET /status answered
+        assert page.until(lambda: page.text("nodes")) == "2 GPUs: starting, ready"
+        assert not page.shown("stop-gpu")
+    finally:
+        seen.delete(keys.EC2_STATES)
+        seen.close()
 
 
 def test_a_code_this_tab_did_not_ask_for_is_not_redeemed(

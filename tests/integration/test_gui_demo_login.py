@@ -36,7 +36,7 @@ def test_the_demo_user_is_logged_in_by_itself_and_its_tokens_stay_in_memory(
         transport=router.transport(),
     )
     backend.send_prompt([Message(role="user", content="hi")], idle_minutes=5, key="k")
-    backend.node_phase()
+    backend.fleet()
     tokens = router.bearer_tokens("")
     assert len(set(tokens)) == 1  # logged in once, the token reused
     claims = jwt.get_unverified_claims(tokens[0])

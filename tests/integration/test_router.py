@@ -125,6 +125,22 @@ async def test_refused_start_keeps_the_job_shows_in_status_and_is_retried(
     assert status["start_error"] is None and status["node"] == "starting"
 
 
+async def test_status_names_each_node_with_its_phase_from_redis_alone(
+    router: RouterHarness,
+) -> None:
+    registry = NodeRegistry(router.redis)
+    await registry.beat("i-a", "ready", ttl_seconds=30, active=2)
+    await registry.remember_instance_states({"i-a": "running", "i-b": "pending"}, 30)
+    calls = list(router.node.calls)
+    status = (await router.client.get("/status", headers=router.auth())).json()
+    assert status["node"] == "ready"
+    assert status["nodes"] == [
+        {"node": "i-a", "phase": "ready", "active": 2},
+        {"node": "i-b", "phase": "starting", "active": 0},
+    ]
+    assert router.node.calls == calls  # no EC2 call
+
+
 async def test_same_idempotency_key_twice_gives_one_job(router: RouterHarness) -> None:
     headers = {"Idempotency-Key": "retry-1"}
     first = await router.infer({"prompt": "hello"}, headers=headers)

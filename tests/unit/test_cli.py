@@ -25,7 +25,7 @@ from tests.doubles.router_api_double import RouterApiDouble, error_response, gat
 from tests.fixtures.moto_server import REGION, CognitoPool
 from tlfif.client.config import StackConfig, save_profile
 from tlfif.client.tokens import TokenFile
-from tlfif.contracts import Reply
+from tlfif.contracts import NodeInfo, Reply
 from tlfif_cli import main
 from tlfif_cli.errors import ExitCode
 
@@ -484,6 +484,27 @@ def test_status_shows_node_queue_jobs_hold_and_start_error(
 def test_status_json(tlfif: Tlfif) -> None:
     run = tlfif("status", "--json")
     assert json.loads(run.out)["node"] == "stopped"
+    assert json.loads(run.out)["nodes"] == []
+
+
+def test_status_shows_each_node_under_the_fleets_word(
+    tlfif: Tlfif, router_api: RouterApiDouble
+) -> None:
+    router_api.node = "ready"
+    router_api.nodes = [
+        NodeInfo(node="i-0a", phase="ready", active=2),
+        NodeInfo(node="i-0b", phase="booting"),
+    ]
+    run = tlfif("status")
+    lines = [" ".join(line.split()) for line in run.out.splitlines()]
+    assert lines[:4] == [
+        "node ready",
+        "i-0a ready, 2 jobs running",
+        "i-0b booting",
+        "queue depth 0",
+    ]
+    as_json = json.loads(tlfif("status", "--json").out)
+    assert as_json["nodes"][0] == {"node": "i-0a", "phase": "ready", "active": 2}
 
 
 def test_an_unknown_cli_setting_is_named(

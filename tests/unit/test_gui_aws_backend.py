@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gui.aws_backend import AwsTinyLlamaClient
-from gui.backend import AWS_TINYLLAMA, Answer, Waiting
+from gui.backend import AWS_TINYLLAMA, Answer, Fleet, Waiting
 from gui.backend_errors import (
     BackendAuthError,
     BackendBusy,
@@ -21,7 +21,7 @@ from tests.doubles.identity_double import TokenSourceDouble
 from tests.doubles.router_api_double import RouterApiDouble, error_response
 from tlfif.client.api import ApiClient
 from tlfif.client.errors import LoginFailed
-from tlfif.contracts import Message
+from tlfif.contracts import Message, NodeInfo
 
 COST = {
     "billed": None,
@@ -157,7 +157,7 @@ def test_no_connection_is_transient() -> None:
         "http://router.test", TokenSourceDouble(), transport=httpx.MockTransport(refuse)
     )
     with pytest.raises(BackendTransient, match="cannot reach"):
-        AwsTinyLlamaClient(api, local=True).node_phase()
+        AwsTinyLlamaClient(api, local=True).fleet()
 
 
 def test_throttling_is_busy_with_its_retry_after() -> None:
@@ -186,7 +186,13 @@ def test_cost_and_node_state_come_from_get_cost_and_get_status() -> None:
     backend = client(router)
     view = backend.cost()
     assert view.estimate is not None and view.estimate.eur == 4.2
-    assert backend.node_phase() == "ready"
+    assert backend.fleet() == Fleet(phase="ready")
+
+
+def test_each_node_comes_from_get_status_too() -> None:
+    nodes = [NodeInfo(node="i-0a", phase="ready", active=1), NodeInfo(node="i-0b", phase="booting")]
+    router = RouterApiDouble(node="ready", nodes=nodes)
+    assert client(router).fleet() == Fleet(phase="ready", nodes=tuple(nodes))
 
 
 def test_a_failed_login_says_so_without_the_clis_advice() -> None:
@@ -196,7 +202,7 @@ def test_a_failed_login_says_so_without_the_clis_advice() -> None:
 
     api = ApiClient("http://router.test", RefusingTokens(), transport=RouterApiDouble().transport())
     with pytest.raises(BackendAuthError) as caught:
-        AwsTinyLlamaClient(api, local=False).node_phase()
+        AwsTinyLlamaClient(api, local=False).fleet()
     assert caught.value.message == (
         f"{AWS_TINYLLAMA}: login failed: the hosted UI refused the login (access_denied); "
         "send again to log in"

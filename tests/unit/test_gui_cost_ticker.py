@@ -17,7 +17,7 @@ from tests.doubles.gui_doubles import (
     InlineSchedulerDouble,
     cost_view,
 )
-from tlfif.contracts import CostView
+from tlfif.contracts import CostView, NodeInfo
 
 
 @dataclass
@@ -58,6 +58,24 @@ def test_the_live_estimate_is_shown_with_its_age_and_the_node_state(h: Harness) 
     h.ticker.tick()
     assert h.view.cost == "Cost: €3.17 this month (estimate, 42 s old)"
     assert h.view.node == "Node: ready"
+
+
+def test_several_nodes_are_each_shown_with_their_phase_and_jobs(h: Harness) -> None:
+    h.aws.node = "ready"
+    h.aws.nodes = (
+        NodeInfo(node="i-0a", phase="ready", active=1),
+        NodeInfo(node="i-0b", phase="booting"),
+        NodeInfo(node="i-0c", phase="ready", active=3),
+    )
+    h.ticker.tick()
+    assert h.view.node == "3 GPUs: ready (1 job), booting, ready (3 jobs)"
+
+
+def test_one_node_keeps_the_one_word(h: Harness) -> None:
+    h.aws.node = "loading"
+    h.aws.nodes = (NodeInfo(node="i-0a", phase="loading"),)
+    h.ticker.tick()
+    assert h.view.node == "Node: loading"
 
 
 def test_it_asks_again_every_30_seconds(h: Harness) -> None:

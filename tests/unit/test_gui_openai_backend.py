@@ -133,6 +133,6 @@ def test_an_unknown_model_is_final() -> None:
 def test_what_openai_cannot_do_is_said_never_faked() -> None:
     backend = client(OpenAiApiDouble())
     assert (backend.can_stop, backend.has_cost) == (False, False)
-    for call in (backend.stop, backend.cost, backend.node_phase):
+    for call in (backend.stop, backend.cost, backend.fleet):
         with pytest.raises(NotSupported, match=f"^{OPENAI}: "):
             call()
