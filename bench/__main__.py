@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import (
+    burst,
     cold_start,
     engine,
     first_token,
@@ -32,11 +33,13 @@ BENCHMARKS: dict[str, Callable[[], Path | None]] = {
     "cold_start": cold_start.run,
     "first_token": first_token.run,
     "wake_ahead": wake_ahead.run,
+    "burst": burst.run,
 }
 # Not in a plain `python -m bench` (`make bench`): wake_ahead, which waits out real 30 s
-# boots (~4 min); the queues run in their quicker defaults there, and the longer
-# runs are options (`--jobs`, `--rounds`).
-ON_REQUEST: tuple[str, ...] = ("wake_ahead",)
+# boots (~4 min), and burst, two local stacks of one and two nodes (~3 min); the queues
+# run in their quicker defaults there, and the longer runs are options (`--jobs`,
+# `--rounds`).
+ON_REQUEST: tuple[str, ...] = ("wake_ahead", "burst")
 # The benchmarks that take options of their own.
 WITH_OPTIONS: dict[str, Callable[[list[str]], Path | None]] = {
     "queues": queues.run,

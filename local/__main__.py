@@ -76,18 +76,27 @@ def banner(up: StackAddresses) -> str:
     redis_shown = up.redis_url.split("@")[-1]  # without the password
     engine = "llama.cpp server" if up.local_engine else "external server"
     cli = _cli_command()
+    instances = ", ".join(node.instance_id for node in up.nodes)
+    if len(up.nodes) == 1:
+        node_lines = [f"  IMDSv2         {up.nodes[0].imds_url}"]
+    else:
+        node_lines = [
+            f"  node {index}         {node.instance_id}  IMDSv2 {node.imds_url}, "
+            f"logs {node.run_dir}"
+            for index, node in enumerate(up.nodes, start=1)
+        ]
     return "\n".join(
         [
             f"{READY_LINE} (logs: {up.run_dir})",
             f"  router (API)   {up.router_url}",
             f"  OpenAI API     {up.router_url}/v1  model {up.engine_model} (a token as the key)",
             f"  chat page      {up.router_url}/  (the demo user signs in by itself)",
-            f"  AWS emulator   {up.moto_url}  moto: EC2 {account.instance_id} (stopped), "
+            f"  AWS emulator   {up.moto_url}  moto: EC2 {instances} (stopped), "
             f"S3 {account.bucket}, Cognito {account.user_pool_id}",
             f"  replies topic  {account.replies_topic_arn}  (webhooks: loopback receivers "
             "allowed, the sender reads S3 events from SQS)",
             f"  Redis          redis://{redis_shown}",
-            f"  IMDSv2         {up.imds_url}",
+            *node_lines,
             f"  engine         {up.engine_url}  {engine}, model {up.engine_model}",
             f"  client profile {up.profile_path} (demo user and password inside)",
             "Try, in another terminal:",

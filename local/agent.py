@@ -4,7 +4,8 @@ moto flips an instance between stopped and running at once, so the agent provide
 real instance's boot would: stopped -> running starts the engine and the watcher after the
 boot delay; running -> stopped (the watcher's own StopInstances through IMDS, POST /stop)
 stops them. An engine that dies is restarted as systemd restarts vllm.service on the node,
-within the same start limit, then left down; readiness, and the decision to stop a node
+within the same start limit, then left down; supervisord (the watcher's parent) as systemd
+restarts tlfif-watcher.service, after its RestartSec; readiness, and the decision to stop a node
 whose engine does not come back, are the watcher's, as on AWS.
 """
 
@@ -48,6 +49,8 @@ class NodeAgent:
         engine_url: str,
         engine_restarts: EngineRestarts,
         say: Callable[[str], None],
+        *,
+        supervisord_restart_delay_seconds: float = 5.0,
     ) -> None:
         self.ec2 = ec2
         self.instance_id = instance_id
@@ -61,6 +64,8 @@ class NodeAgent:
             engine_restarts.start_limit_burst, engine_restarts.start_limit_interval_seconds
         )
         self._engine_restart_at: float | None = None
+        self.supervisord_restart_delay = supervisord_restart_delay_seconds
+        self._supervisord_restart_at: float | None = None
         self._booting_since: float | None = None
         self._booted_at: float | None = None
         self._engine_listening = False
@@ -106,6 +111,8 @@ class NodeAgent:
 
     def _watch_running_node(self, now: float) -> None:
         self._keep_engine_up(now)
+        if not self._keep_supervisord_up(now):
+            return
         if not self._engine_listening and self._engine_listens():
             self._engine_listening = True
             loaded = now - (self._booted_at or now)
@@ -152,9 +159,30 @@ class NodeAgent:
                 ": left down, as systemd leaves vllm.service; the watcher stops the node"
             )
 
+    def _keep_supervisord_up(self, now: float) -> bool:
+        """Start a dead supervisord again after its restart delay; False while it is down."""
+        if self._supervisord_restart_at is not None:
+            if now < self._supervisord_restart_at:
+                return False
+            self._supervisord_restart_at = None
+            self.node.start_supervisord()
+            self.say(f"node {self.instance_id}: supervisord started again")
+            return True
+        ended = self.node.supervisord_ended()
+        if ended is None:
+            return True
+        self._supervisord_restart_at = now + self.supervisord_restart_delay
+        self._watcher_state = None
+        self.say(
+            f"node {self.instance_id}: supervisord {ended}; starting it again in "
+            f"{self.supervisord_restart_delay:g} s, as systemd restarts tlfif-watcher.service"
+        )
+        return False
+
     def _stop_node(self, why: str) -> None:
         self._booting_since = None
         self._engine_restart_at = None
+        self._supervisord_restart_at = None
         if self.node.up:
             self.node.shutdown()
             self.say(f"node {self.instance_id}: {why}")

@@ -1,11 +1,12 @@
 """The AWS emulator: moto's server mode, seeded as infra would leave an account.
 
-Seeded: the node instance (stopped, tagged env=tinyllama), the replies bucket, the replies
-topic (SNS) and the queue the bucket tells of each new reply (ADR 0031: moto delivers S3
-events to SQS but runs no Lambda without Docker; local/reply_events.py reads it), and a Cognito
-user pool with an app client (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), the owner group, and
-two confirmed users: the demo user, who owns the deployment, and a guest, who does not.
-moto signs real RS256 tokens naming AWS's issuer, and serves their keys itself.
+Seeded: the node instances (stopped, tagged env=tinyllama; one unless TLFIF_LOCAL_NODES),
+the replies bucket, the replies topic (SNS) and the queue the bucket tells of each new reply
+(ADR 0031: moto delivers S3 events to SQS but runs no Lambda without Docker;
+local/reply_events.py reads it), and a Cognito user pool with an app client
+(USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), the owner group, and two confirmed users: the demo
+user, who owns the deployment, and a guest, who does not. moto signs real RS256 tokens
+naming AWS's issuer, and serves their keys itself.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ class EmulatedAccount:
 
     endpoint_url: str
     region: str
-    instance_id: str
+    instance_ids: tuple[str, ...]  # the nodes', lowest first (the one EC2 starts first)
     bucket: str
     user_pool_id: str
     client_id: str
     replies_topic_arn: str
     reply_events_queue_url: str
+
+    @property
+    def instance_id(self) -> str:
+        """The first node's instance, the only one unless TLFIF_LOCAL_NODES says more."""
+        return self.instance_ids[0]
 
     @property
     def issuer(self) -> str:
@@ -79,6 +85,7 @@ def seed_account(
     bucket: str,
     node_tag: tuple[str, str],
     users: Sequence[PoolUser],
+    node_count: int = 1,
 ) -> EmulatedAccount:
     s3 = aws_client("s3", endpoint_url, region)
     # us-east-1 is S3's default location and refuses to be named as one.
@@ -93,7 +100,7 @@ def seed_account(
     return EmulatedAccount(
         endpoint_url=endpoint_url,
         region=region,
-        instance_id=_seed_node(aws_client("ec2", endpoint_url, region), node_tag),
+        instance_ids=_seed_nodes(aws_client("ec2", endpoint_url, region), node_tag, node_count),
         bucket=bucket,
         user_pool_id=pool_id,
         client_id=client_id,
@@ -127,19 +134,19 @@ def _seed_reply_events(s3: Any, sqs: Any, bucket: str) -> str:
     return str(queue_url)
 
 
-def _seed_node(ec2: Any, node_tag: tuple[str, str]) -> str:
+def _seed_nodes(ec2: Any, node_tag: tuple[str, str], count: int) -> tuple[str, ...]:
     key, value = node_tag
     reservation = ec2.run_instances(
         ImageId=AMI_ID,
         InstanceType=INSTANCE_TYPE,
-        MinCount=1,
-        MaxCount=1,
+        MinCount=count,
+        MaxCount=count,
         TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": key, "Value": value}]}],
     )
-    instance_id = str(reservation["Instances"][0]["InstanceId"])
-    # infra leaves the node stopped: the first prompt is a cold start.
-    ec2.stop_instances(InstanceIds=[instance_id])
-    return instance_id
+    instance_ids = sorted(str(i["InstanceId"]) for i in reservation["Instances"])
+    # infra leaves the nodes stopped: the first prompt is a cold start.
+    ec2.stop_instances(InstanceIds=instance_ids)
+    return tuple(instance_ids)
 
 
 @dataclass(frozen=True)

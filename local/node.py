@@ -51,16 +51,27 @@ class LocalNode:
         self.engine: ChildProcess | None = None
         self.supervisord: ChildProcess | None = None
         self.node_dir = spec.run_dir / "node"
+        self._booted = False
 
     @property
     def up(self) -> bool:
-        return self.supervisord is not None
+        """Booted and not shut down (supervisord may be down meanwhile, to be restarted)."""
+        return self._booted
 
     def boot(self) -> None:
         """Start the engine and supervisord side by side, as systemd does on the AMI: the
         watcher heartbeats "loading" until the engine produces a token."""
         self.node_dir.mkdir(parents=True, exist_ok=True)
-        self.start_engine()
+        self._booted = True
+        try:
+            self.start_engine()
+            self.start_supervisord()
+        except BaseException:
+            self.shutdown()  # no engine left behind for the next boot to collide with
+            raise
+
+    def start_supervisord(self) -> None:
+        """supervisord, which starts the watcher (at boot, and again after it died)."""
         env = {
             **self.spec.watcher_env,
             "NODE_RUN_DIR": str(self.node_dir),
@@ -68,11 +79,19 @@ class LocalNode:
             "NODE_PYTHON": sys.executable,
         }
         args = [sys.executable, "-m", "supervisor.supervisord", "-c", str(SUPERVISORD_CONF)]
-        try:
-            self.supervisord = ChildProcess("supervisord", args, env, self.spec.run_dir)
-        except BaseException:
-            self.shutdown()  # no engine left behind for the next boot to collide with
-            raise
+        self.supervisord = ChildProcess("supervisord", args, env, self.spec.run_dir)
+
+    def supervisord_ended(self) -> Exit | None:
+        """How supervisord ended, once it has (it is forgotten then); None while it runs."""
+        supervisord = self.supervisord
+        if supervisord is None or supervisord.running():
+            return None
+        self.supervisord = None
+        supervisord.stop()  # reaps it, and sweeps the watcher it may have left in its session
+        return describe_exit(
+            supervisord.process.returncode, supervisord.pid, supervisord.started,
+            supervisord.log_path,
+        )  # fmt: skip
 
     def start_engine(self) -> None:
         """Start the engine (none when an external engine is set)."""
@@ -92,6 +111,7 @@ class LocalNode:
 
     def shutdown(self) -> None:
         """supervisord first (it lets the watcher finish running jobs), then the engine."""
+        self._booted = False
         if self.supervisord is not None:
             self.supervisord.stop(SUPERVISORD_STOP_SECONDS)
             self.supervisord = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tlfif.settings import StrictSettings
@@ -23,6 +23,10 @@ class LocalSettings(StrictSettings):
 
     model_config = SettingsConfigDict(env_prefix="TLFIF_LOCAL_", extra="forbid", frozen=True)
 
+    # Node instances the emulator seeds (ADR 0032), each booted by its own agent with its own
+    # IMDS and run sub-folder; the router and the check get TLFIF_NODE_COUNT_MAX=<nodes>
+    # unless it is set. More than one needs engine_url: every node then shares that engine.
+    nodes: Annotated[int, Field(ge=1, le=4)] = 1
     # What a cold start costs besides loading the model; a g4dn takes ~40-90 s to boot.
     boot_delay_seconds: Annotated[float, Field(ge=0, le=600)] = 4.0
     # Caps every job's idle minutes (TLFIF_WATCHER_IDLE_CAP_SECONDS), so a self-stop is seen
@@ -48,6 +52,9 @@ class LocalSettings(StrictSettings):
     engine_start_limit_burst: Annotated[int, Field(ge=1, le=100)] = 4
     engine_start_limit_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 300.0
     engine_restart_delay_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
+    # supervisord (the watcher's parent) is started again this long after it dies, as
+    # systemd restarts tlfif-watcher.service on the node (Restart=on-failure, RestartSec=5).
+    watcher_restart_delay_seconds: Annotated[float, Field(ge=0, le=300)] = 5.0
     # How long the engine may take to produce its first token: in the check before "up",
     # and for the watcher (TLFIF_WATCHER_READINESS_TIMEOUT_SECONDS) at boot and after each
     # restart, past which it stops the node.
@@ -74,3 +81,14 @@ class LocalSettings(StrictSettings):
     poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
     # The scheduled check (EventBridge every minute on AWS): requeues, expiries, idle net.
     check_every_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+
+    @model_validator(mode="after")
+    def _one_engine_per_stack(self) -> LocalSettings:
+        # Each llama.cpp copy takes ~0.4 GB and half the cores: two on a 2-core laptop would
+        # only share the same cores. Several nodes share one engine at engine_url instead.
+        if self.nodes > 1 and not self.engine_url:
+            raise ValueError(
+                f"TLFIF_LOCAL_NODES={self.nodes} needs TLFIF_LOCAL_ENGINE_URL (an engine all "
+                "nodes share); the local llama.cpp engine runs one node: set TLFIF_LOCAL_NODES=1"
+            )
+        return self

@@ -1,13 +1,15 @@
 """The whole system on one machine: AWS emulator, Redis, IMDS, router, scheduled check,
 node agent.
 
-Start order follows the dependencies (the router needs Redis and moto; the IMDS needs the
-seeded instance's id). `stop()` stops the node first, then every server, newest first; it
-is safe after a start that failed or was interrupted half-way.
+Start order follows the dependencies (the router needs Redis and moto; each IMDS needs its
+seeded instance's id). With TLFIF_LOCAL_NODES above 1 each node instance gets its own IMDS,
+agent thread and run sub-folder. `stop()` stops every node first, then every server, newest
+first; it is safe after a start that failed or was interrupted half-way.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -43,13 +45,22 @@ ROUTER_ARGS = ["-m", "uvicorn", "--factory", "router.asgi:create_app_from_env",
 
 
 @dataclass(frozen=True)
+class LocalNodeAddress:
+    """One node instance: its IMDS (what its watcher reads its id from) and its logs."""
+
+    instance_id: str
+    imds_url: str
+    run_dir: Path
+
+
+@dataclass(frozen=True)
 class StackAddresses:
     """Where each part listens, for the banner."""
 
     router_url: str
     moto_url: str
     redis_url: str
-    imds_url: str
+    nodes: tuple[LocalNodeAddress, ...]
     engine_url: str
     engine_model: str
     local_engine: bool
@@ -66,7 +77,7 @@ class LocalStack:
         self.common = common
         self.say = say
         self._agent_stop = threading.Event()
-        self._agent_thread: threading.Thread | None = None
+        self._agent_threads: list[threading.Thread] = []
 
     def start(self) -> StackAddresses:
         settings = self.settings
@@ -79,20 +90,20 @@ class LocalStack:
             self.say(f"engine check passed in {took:.1f} s")
         account = self._start_emulator(run_dir)
         _, redis_url = start_redis(pick_port(settings.redis_port), child_env(), run_dir)
+        shared = {
+            "TLFIF_REDIS_URL": redis_url,
+            "TLFIF_BUCKET": account.bucket,
+            # Webhook receivers on this machine are allowed; private addresses still not.
+            "TLFIF_WEBHOOK_ALLOW_LOOPBACK": "true",
+        }
+        if "TLFIF_NODE_COUNT_MAX" not in os.environ:
+            # As many nodes may run as there are (ADR 0032): the router and the check scale
+            # out to them all.
+            shared["TLFIF_NODE_COUNT_MAX"] = str(settings.nodes)
         aws_env = child_env(
-            aws_endpoint_url=account.endpoint_url,
-            region=account.region,
-            shared={
-                "TLFIF_REDIS_URL": redis_url,
-                "TLFIF_BUCKET": account.bucket,
-                # Webhook receivers on this machine are allowed; private addresses still not.
-                "TLFIF_WEBHOOK_ALLOW_LOOPBACK": "true",
-            },
+            aws_endpoint_url=account.endpoint_url, region=account.region, shared=shared
         )
-        imds_args = ["-m", "local.imds", "--instance-id", account.instance_id,
-                     "--region", account.region, "--host", "127.0.0.1"]  # fmt: skip
-        imds_url = self._serve("imds", imds_args, settings.imds_port, child_env(), run_dir,
-                               probe="/latest/api/token")  # fmt: skip
+        nodes = tuple(self._node_address(account, i, run_dir) for i in account.instance_ids)
         router_env = {
             **aws_env,
             "TLFIF_ROUTER_COGNITO_ISSUER": account.issuer,
@@ -117,12 +128,14 @@ class LocalStack:
                        "--queue-url", account.reply_events_queue_url]  # fmt: skip
         sender_env = {**aws_env, "TLFIF_SENDER_TOPIC_ARN": account.replies_topic_arn}
         ChildProcess("reply-events", events_args, sender_env, run_dir)
-        engine_url = self._start_agent(account, aws_env, imds_url, engine, run_dir)
+        engine_url = self._engine_url(engine)
+        for node in nodes:
+            self._start_agent(account, aws_env, node, engine, engine_url)
         return StackAddresses(
             router_url=router_url,
             moto_url=account.endpoint_url,
             redis_url=redis_url,
-            imds_url=imds_url,
+            nodes=nodes,
             engine_url=engine_url,
             engine_model=settings.engine_model,
             local_engine=engine is not None,
@@ -132,11 +145,28 @@ class LocalStack:
         )
 
     def stop(self) -> None:
-        """Node first (its watcher may still be writing a reply), then every server."""
+        """Every node first, at once (a watcher may still be writing a reply), then every
+        server."""
         self._agent_stop.set()
-        if self._agent_thread is not None:
-            self._agent_thread.join()
+        for thread in self._agent_threads:
+            thread.join()
         stop_all_started()
+
+    def _node_address(
+        self, account: EmulatedAccount, instance_id: str, run_dir: Path
+    ) -> LocalNodeAddress:
+        """The node's IMDS, serving its instance id; one node keeps the run dir as it is,
+        several get a sub-folder each (logs, supervisord's socket)."""
+        first = instance_id == account.instance_id
+        node_dir = run_dir if len(account.instance_ids) == 1 else run_dir / instance_id
+        node_dir.mkdir(parents=True, exist_ok=True)
+        imds_args = ["-m", "local.imds", "--instance-id", instance_id,
+                     "--region", account.region, "--host", "127.0.0.1"]  # fmt: skip
+        # A fixed TLFIF_LOCAL_IMDS_PORT is the first node's; the others take free ports.
+        port = self.settings.imds_port if first else 0
+        imds_url = self._serve("imds", imds_args, port, child_env(), node_dir,
+                               probe="/latest/api/token")  # fmt: skip
+        return LocalNodeAddress(instance_id, imds_url, node_dir)
 
     def _start_emulator(self, run_dir: Path) -> EmulatedAccount:
         _, moto_url = start_moto(pick_port(self.settings.moto_port), child_env(), run_dir)
@@ -149,6 +179,7 @@ class LocalStack:
                 PoolUser(self.settings.demo_username, self.settings.demo_password, owner=True),
                 PoolUser(self.settings.guest_username, self.settings.guest_password, owner=False),
             ],
+            node_count=self.settings.nodes,
         )
 
     def _serve(
@@ -186,28 +217,31 @@ class LocalStack:
             )  # fmt: skip
         return EngineCommand(args, engine_env(), port, settings.engine_model)
 
+    def _engine_url(self, engine: EngineCommand | None) -> str:
+        """The engine URL the watchers use: the local engine's, or the external one."""
+        return f"http://127.0.0.1:{engine.port}/v1" if engine else str(self.settings.engine_url)
+
     def _start_agent(
         self,
         account: EmulatedAccount,
         aws_env: Mapping[str, str],
-        imds_url: str,
+        node_address: LocalNodeAddress,
         engine: EngineCommand | None,
-        run_dir: Path,
-    ) -> str:
-        """Starts the node agent's thread; returns the engine URL the watcher uses."""
+        engine_url: str,
+    ) -> None:
+        """Starts one node's agent thread."""
         settings = self.settings
-        engine_url = f"http://127.0.0.1:{engine.port}/v1" if engine else str(settings.engine_url)
         watcher_env = {
             **aws_env,
             "TLFIF_WATCHER_ENGINE_URL": engine_url,
             "TLFIF_WATCHER_ENGINE_MODEL": settings.engine_model,
-            "TLFIF_WATCHER_IMDS_URL": imds_url,
+            "TLFIF_WATCHER_IMDS_URL": node_address.imds_url,
             "TLFIF_WATCHER_READINESS_TIMEOUT_SECONDS": str(settings.readiness_timeout_seconds),
         }
         if settings.idle_cap_seconds is not None:
             watcher_env["TLFIF_WATCHER_IDLE_CAP_SECONDS"] = str(settings.idle_cap_seconds)
         args, env = (engine.args, engine.env) if engine is not None else (None, engine_env())
-        node = LocalNode(NodeSpec(args, env, watcher_env, run_dir))
+        node = LocalNode(NodeSpec(args, env, watcher_env, node_address.run_dir))
         restarts = EngineRestarts(
             restart_delay_seconds=settings.engine_restart_delay_seconds,
             start_limit_burst=settings.engine_start_limit_burst,
@@ -215,19 +249,22 @@ class LocalStack:
         )
         agent = NodeAgent(
             aws_client("ec2", account.endpoint_url, account.region),
-            account.instance_id,
+            node_address.instance_id,
             node,
             settings.boot_delay_seconds,
             settings.poll_seconds,
             engine_url,
             restarts,
             self.say,
+            supervisord_restart_delay_seconds=settings.watcher_restart_delay_seconds,
         )
-        self._agent_thread = threading.Thread(
-            target=agent.run, args=(self._agent_stop,), name="node-agent"
+        thread = threading.Thread(
+            target=agent.run,
+            args=(self._agent_stop,),
+            name=f"node-agent-{node_address.instance_id}",
         )
-        self._agent_thread.start()
-        return engine_url
+        self._agent_threads.append(thread)
+        thread.start()
 
     def _save_profile(self, account: EmulatedAccount, router_url: str) -> Path:
         """The owner's profile (its file is returned), and the guest's beside it."""
