@@ -23,6 +23,10 @@ locals {
     TLFIF_REGION         = var.region
     TLFIF_NODE_TAG_KEY   = local.node_tag_key
     TLFIF_NODE_TAG_VALUE = local.node_tag_value
+    # Scale-out (ADR 0032): at most this many nodes awake, another started once the queue
+    # holds more than the backlog per node that beats.
+    TLFIF_NODE_COUNT_MAX    = tostring(var.node_count_max)
+    TLFIF_SCALE_OUT_BACKLOG = tostring(var.scale_out_backlog)
   }
 
   lambda_functions = {
@@ -168,6 +172,7 @@ module "node" {
   source = "./modules/node"
 
   name               = local.name
+  node_count         = var.node_count_max
   instance_type      = var.node_instance_type
   subnet_id          = module.network.public_subnet_ids[var.node_subnet_index]
   security_group_id  = module.network.node_security_group_id
@@ -265,7 +270,7 @@ module "observability" {
   region            = var.region
   api_id            = module.api.api_id
   stage             = module.api.stage
-  instance_id       = module.node.instance_id
+  instance_ids      = module.node.instance_ids
   latency_alarm_ms  = var.latency_alarm_ms
   long_poll_seconds = var.router_max_wait_seconds
   idle_miss_minutes = var.idle_miss_minutes

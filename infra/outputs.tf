@@ -44,8 +44,13 @@ output "hosted_ui_domain" {
 }
 
 output "node_instance_id" {
-  description = "The GPU node."
+  description = "The first GPU node (node-0)."
   value       = module.node.instance_id
+}
+
+output "node_instance_ids" {
+  description = "Every GPU node (node_count_max of them), node-0 first."
+  value       = module.node.instance_ids
 }
 
 output "replies_bucket" {

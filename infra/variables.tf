@@ -48,6 +48,24 @@ variable "node_instance_type" {
   type        = string
 }
 
+variable "node_count_max" {
+  description = "GPU instances made, all tagged as the node and stopped until started; at most this many run at once (ADR 0032). Each beyond the first costs its stopped root volume and an idle-miss alarm while idle (`tlfif cost --nodes N`)."
+  type        = number
+  validation {
+    condition     = var.node_count_max >= 1 && var.node_count_max <= 8 && floor(var.node_count_max) == var.node_count_max
+    error_message = "node_count_max must be a whole number from 1 to 8."
+  }
+}
+
+variable "scale_out_backlog" {
+  description = "Pending jobs per node with a live heartbeat above which one more node is started (when node_count_max allows)."
+  type        = number
+  validation {
+    condition     = var.scale_out_backlog >= 1 && var.scale_out_backlog <= 1000 && floor(var.scale_out_backlog) == var.scale_out_backlog
+    error_message = "scale_out_backlog must be a whole number from 1 to 1000."
+  }
+}
+
 variable "node_subnet_index" {
   description = "Which AZ (index into availability_zones) the node runs in; move it when that AZ lacks g4dn capacity."
   type        = number

@@ -1,5 +1,5 @@
 """What TL-FIF costs a month: the idle floor and N sessions of M minutes, next to the seed's
-own diagram priced the same way (`tlfif cost`).
+own diagram priced the same way (`tlfif cost`), with one GPU node or several (ADR 0032).
 
 Every meter is a line: a quantity per month while idle, a quantity per session, and a price
 from the dated table in prices_eu_central_1.json (each price names its source). The deployed
@@ -84,7 +84,18 @@ class Usage:
     @property
     def node_hours(self) -> float:
         """A session keeps the node up for boot + work + idle."""
-        return (BOOT_MINUTES + self.minutes + self.idle_minutes) / 60
+        return self.fleet_hours(1)
+
+    def hours_per_node(self, nodes: int) -> float:
+        """Each of `nodes` nodes of a session: its own boot and idle tail, and its share of
+        the work (the nodes answer the one queue in parallel)."""
+        return (BOOT_MINUTES + self.minutes / nodes + self.idle_minutes) / 60
+
+    def fleet_hours(self, nodes: int) -> float:
+        """Node-hours of a session that starts `nodes` nodes: the same work minutes as one
+        node, plus a boot and an idle tail for each node beyond the first. The bill's
+        assumption for N > 1 is the costliest: every session is a burst that starts all N."""
+        return nodes * self.hours_per_node(nodes)
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class Deployment:
 
     node_instance_type: str = "g4dn.xlarge"
     node_root_volume_gb: float = 24
+    node_count_max: int = 1  # instances made, each stopped while idle (ADR 0032)
     ami_keep: int = 2
     redis_mode: str = "serverless"
     redis_node_type: str = "cache.t4g.micro"
@@ -142,8 +154,13 @@ def read_tfvars(path: Path) -> dict[str, Any]:
 
 
 def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
-    """The deployed design (infra/): what each resource meters, idle and per session."""
-    h = usage.node_hours
+    """The deployed design (infra/): what each resource meters, idle and per session. With
+    node_count_max = N each node has its own stopped root volume and idle-miss alarm, and a
+    session starts all N (Usage.fleet_hours)."""
+    nodes = d.node_count_max
+    h = usage.fleet_hours(nodes)
+    # Each node's metrics are billed for every hour with data (an hour begun counts).
+    metric_hours = nodes * math.ceil(usage.hours_per_node(nodes))
     mem_gb = d.router_memory_mb / 1024
     warm_calls = WARM_CALLS_PER_MINUTE * usage.minutes
     router_calls = COLD_POLLS + warm_calls
@@ -155,11 +172,11 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
     lines = [
         Line("GPU node (on demand)", f"ec2.{d.node_instance_type}.hour", per_session=h),
         Line("node public IPv4, only while running", "vpc.public_ipv4.hour", per_session=h),
-        Line("node root volume gp3", "ebs.gp3.gb_month", idle=d.node_root_volume_gb),
+        Line("node root volume gp3", "ebs.gp3.gb_month", idle=nodes * d.node_root_volume_gb),
         Line(
             "AMI snapshots kept for roll-back", "ebs.snapshot.gb_month", d.ami_keep * IMAGE_USED_GB
         ),
-        *_redis_lines(d, usage, check_runs),
+        *_redis_lines(d, h, check_runs),
         Line("Cost Explorer API (cost_publisher)", "cost_explorer.request", explorer_requests),
         Line(
             "Lambda compute (router, checks, cost)",
@@ -178,7 +195,7 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
             "CloudWatch custom metrics (EMF, GPU)",
             "cloudwatch.metric_month",
             idle=2.0,  # QueueDepth and CurrentSpendEUR, published all month
-            per_session=NODE_METRICS * math.ceil(h) / HOURS_PER_MONTH,
+            per_session=NODE_METRICS * metric_hours / HOURS_PER_MONTH,
         ),
         Line("CloudWatch alarms (per metric)", "cloudwatch.alarm_metric_month", idle=_alarms(d)),
         Line("CloudWatch dashboard", "cloudwatch.dashboard_month", idle=1),
@@ -186,7 +203,7 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
             "CloudWatch Logs ingestion",
             "cloudwatch.logs_ingest_gb",
             idle=(check_runs * 1.5 + spend_runs * 2) / 1e6,
-            per_session=NODE_LOG_GB + router_calls * 2.5 / 1e6 + replies * SENDER_LOG_GB,
+            per_session=nodes * NODE_LOG_GB + router_calls * 2.5 / 1e6 + replies * SENDER_LOG_GB,
         ),
         Line(
             "X-Ray traces",
@@ -246,7 +263,7 @@ def _reply_event_lines(d: Deployment, replies: float) -> list[Line]:
     return lines
 
 
-def _redis_lines(d: Deployment, usage: Usage, check_runs: float) -> list[Line]:
+def _redis_lines(d: Deployment, node_hours: float, check_runs: float) -> list[Line]:
     if d.redis_mode == "node":
         meter = f"elasticache.node.valkey.{d.redis_node_type}.hour"
         lines = [Line(f"Redis node {d.redis_node_type}", meter, idle=HOURS_PER_MONTH)]
@@ -254,7 +271,7 @@ def _redis_lines(d: Deployment, usage: Usage, check_runs: float) -> list[Line]:
             replicas = d.redis_node_replicas * HOURS_PER_MONTH
             lines.append(Line(f"Redis replica {d.redis_node_type}", meter, idle=replicas))
         return lines
-    ecpu_session = usage.node_hours * 3600 * NODE_ECPU_PER_SECOND
+    ecpu_session = node_hours * 3600 * NODE_ECPU_PER_SECOND
     return [
         Line(
             "Redis: Valkey Serverless, 100 MB minimum",
@@ -272,9 +289,9 @@ def _redis_lines(d: Deployment, usage: Usage, check_runs: float) -> list[Line]:
 
 def _alarms(d: Deployment) -> float:
     """Alarm metrics infra/modules/observability creates: 4 short routes, the long poll,
-    the idle-miss net, Lambda errors (4 metrics: the router, the scheduled check,
-    budget_killer, the webhook sender), Redis memory in node mode."""
-    return 4 + 1 + 1 + 4 + (1 if d.redis_mode == "node" else 0)
+    the idle-miss net of each node, Lambda errors (4 metrics: the router, the scheduled
+    check, budget_killer, the webhook sender), Redis memory in node mode."""
+    return 4 + 1 + d.node_count_max + 4 + (1 if d.redis_mode == "node" else 0)
 
 
 def seed_lines(usage: Usage) -> list[Line]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,11 @@ from tlfif_cli.bill_model import (
 # The issue's goals, in EUR a month.
 GOAL_IDLE_EUR = 12.0
 GOAL_ALL_IN_EUR = 16.0
+# How a month with N nodes is counted (ADR 0032), said beside its figures.
+NODES_ASSUMPTION = (
+    "every session is a burst that starts all N nodes: the same work minutes shared among "
+    "them, plus each node's own boot and idle tail"
+)
 # What the figures leave out, said beside them.
 NOT_PRICED = (
     "a phone subscribed to the replies topic is billed per SMS and destination country, "
@@ -57,6 +62,13 @@ class CostReport:
     ours: Estimate
     seed: Estimate
     wake: UnusedWake
+    nodes: int
+    nodes_given: bool  # --nodes, rather than node_count_max of the tfvars
+    extra_node_idle_eur: float  # what one more node adds to the idle floor
+
+
+def _with_nodes(d: Deployment, nodes: int) -> Deployment:
+    return replace(d, node_count_max=nodes)
 
 
 def build_report(
@@ -65,19 +77,29 @@ def build_report(
     usage: Usage | None = None,
     free_tier: bool = True,
     prices: PriceTable | None = None,
+    nodes: int | None = None,
 ) -> CostReport:
+    """`nodes` overrides the tfvars' node_count_max: the month with that many nodes."""
     path = tfvars or env_tfvars(env)
     usage = usage or Usage()
     prices = prices or PriceTable.load()
     deployment = Deployment.from_tfvars(path)
+    if nodes is not None:
+        deployment = _with_nodes(deployment, nodes)
+    ours = estimate(tlfif_lines(deployment, usage), prices, usage, free_tier)
+    one_more = _with_nodes(deployment, deployment.node_count_max + 1)
+    more = estimate(tlfif_lines(one_more, usage), prices, usage, free_tier)
     return CostReport(
         path,
         usage,
         prices,
         free_tier,
-        estimate(tlfif_lines(deployment, usage), prices, usage, free_tier),
+        ours,
         estimate(seed_lines(usage), prices, usage, free_tier),
         unused_wake(deployment, prices, usage.idle_minutes),
+        deployment.node_count_max,
+        nodes is not None,
+        more.idle_floor_eur - ours.idle_floor_eur,
     )
 
 
@@ -109,7 +131,13 @@ def _summary(e: Estimate, usage: Usage) -> dict[str, Any]:
 def report_json(report: CostReport) -> str:
     body = _summary(report.ours, report.usage)
     body["seed_design"] = _summary(report.seed, report.usage)
-    body["session_node_minutes"] = round(report.usage.node_hours * 60, 2)
+    body["session_node_minutes"] = round(report.usage.fleet_hours(report.nodes) * 60, 2)
+    body["nodes"] = {
+        "count": report.nodes,
+        "from": "--nodes" if report.nodes_given else "node_count_max",
+        "one_more_node_idle_eur_month": round(report.extra_node_idle_eur, 2),
+        "sessions_assume": NODES_ASSUMPTION,
+    }
     body["unused_wake"] = {
         "node_minutes": report.wake.node_minutes,
         "eur": round(report.wake.eur, 4),
@@ -152,6 +180,21 @@ def _eur(value: float) -> str:
     return f"{value:.2f}" if abs(value) >= 0.005 or value == 0 else f"{value:.4f}"
 
 
+def _print_nodes(report: CostReport, out: Console) -> None:
+    source = "--nodes" if report.nodes_given else "node_count_max"
+    counted = (
+        f"; {NODES_ASSUMPTION} ({report.usage.fleet_hours(report.nodes) * 60:.1f} node-min "
+        "a session)"
+        if report.nodes > 1
+        else ""
+    )
+    out.print(
+        f"Nodes: {report.nodes} ({source}){counted}. One more node adds "
+        f"EUR {report.extra_node_idle_eur:.2f}/month to the idle floor (its stopped root "
+        "volume and idle-miss alarm); `--nodes N` prints the month with N."
+    )
+
+
 def print_report(report: CostReport, out: Console) -> None:
     u, ours, seed = report.usage, report.ours, report.seed
     p = report.prices
@@ -161,7 +204,8 @@ def print_report(report: CostReport, out: Console) -> None:
         f"{u.node_hours * 60:.1f} min (boot + {u.minutes:g} work + {u.idle_minutes:g} idle)."
     )
     meters = out.width >= 120
-    out.print(_table("TL-FIF as deployed", ours, u, report.free_tier, meters))
+    title = "TL-FIF as deployed" + (f", {report.nodes} nodes" if report.nodes > 1 else "")
+    out.print(_table(title, ours, u, report.free_tier, meters))
     out.print(
         _table("The seed's own diagram, same usage and prices", seed, u, report.free_tier, meters)
     )
@@ -174,6 +218,7 @@ def print_report(report: CostReport, out: Console) -> None:
         f"Seed diagram: idle floor EUR {seed.idle_floor_eur:.2f}/month; all-in "
         f"EUR {seed.all_in_eur:.2f}/month (its KPI: <= 20)."
     )
+    _print_nodes(report, out)
     wake = report.wake
     out.print(
         f"Each unused wake-ahead (POST /wake with no prompt after it: boot + {u.idle_minutes:g} "

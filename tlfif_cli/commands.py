@@ -209,6 +209,7 @@ def cmd_cost(ctx: Context) -> ExitCode:
         tfvars=args.tfvars,
         usage=Usage(sessions=int(args.sessions), minutes=float(args.minutes)),
         free_tier=not args.no_free_tier,
+        nodes=None if args.nodes is None else int(args.nodes),
     )
     if args.json:
         ctx.out.file.write(report_json(report) + "\n")

@@ -129,6 +129,9 @@ def build_parser() -> Parser:
     cost.add_argument("--tfvars", type=Path, help="another tfvars file instead of --env")
     cost.add_argument("--sessions", type=bounded(int, 0, 10000), default=30, help="default 30")
     cost.add_argument("--minutes", type=bounded(float, 0, 1440), default=5, help="default 5")
+    cost.add_argument(
+        "--nodes", type=bounded(int, 1, 8), help="GPU nodes (default: node_count_max of the tfvars)"
+    )
     cost.add_argument("--no-free-tier", action="store_true", help="list prices, no allowances")
     cost.add_argument("--json", action="store_true", help="print JSON only")
 

@@ -12,6 +12,11 @@ node_root_volume_gb = 24
 ami_parameter_name  = "/tl-fif/latest_ami_id"
 ami_keep            = 2
 
+# Nodes made (each beyond the first: its stopped root volume and an alarm while idle, ADR 0032)
+# and the pending jobs per beating node above which another is started.
+node_count_max    = 1
+scale_out_backlog = 8
+
 redis_mode                = "serverless"
 redis_node_type           = "cache.t4g.micro"
 redis_node_replicas       = 0

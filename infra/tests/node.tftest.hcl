@@ -1,6 +1,6 @@
-# The node module's promises about the GPU node: IMDSv2 only, launched from the SSM AMI
-# parameter with an encrypted gp3 root volume and no key pair, and a role that may stop this
-# one instance and reach only its own settings. Against a mock provider (nothing is created,
+# The node module's promises about the GPU nodes: node_count of them, each tagged as the node;
+# IMDSv2 only, launched from the SSM AMI parameter with an encrypted gp3 root volume and no
+# key pair, and a role that lets each stop only itself and reach only its own settings. Against a mock provider (nothing is created,
 # no credentials); the inputs are what the root passes for envs/dev.tfvars. Run from infra/:
 # `terraform test` (or `tofu test`) after `init -backend=false`; pytest does both
 # (tests/infra/test_terraform_test.py).
@@ -32,14 +32,9 @@ mock_provider "aws" {
   }
 }
 
-# Pinned so a failure names it; used by the apply runs only (see below).
-override_resource {
-  target = aws_instance.node
-  values = { arn = "arn:aws:ec2:eu-central-1:123456789012:instance/i-0123456789abcdef0" }
-}
-
 variables {
   name               = "tl-fif-dev"
+  node_count         = 1
   instance_type      = "g4dn.xlarge"
   subnet_id          = "subnet-0000000public0a"
   security_group_id  = "sg-0000000000000node"
@@ -69,14 +64,14 @@ run "imdsv2_only_and_one_hop" {
   }
 
   assert {
-    condition = alltrue([for options in [aws_launch_template.node.metadata_options, aws_instance.node.metadata_options] :
+    condition = alltrue([for options in [aws_launch_template.node.metadata_options, aws_instance.node[0].metadata_options] :
       length(options) == 1 && alltrue([for o in options : o.http_endpoint == "enabled" && o.http_tokens == "required"])
     ])
     error_message = "The template and the instance both require IMDSv2 session tokens (http_tokens = required): no IMDSv1 request is answered."
   }
 
   assert {
-    condition = alltrue([for options in [aws_launch_template.node.metadata_options, aws_instance.node.metadata_options] :
+    condition = alltrue([for options in [aws_launch_template.node.metadata_options, aws_instance.node[0].metadata_options] :
       alltrue([for o in options : o.http_put_response_hop_limit == 1])
     ])
     error_message = "The IMDS token's hop limit is 1 on the template and the instance: a token cannot leave the instance (no container or forwarded hop can fetch one)."
@@ -149,9 +144,73 @@ run "the_node_reaches_only_its_own_settings_and_replies" {
   }
 }
 
-# Apply runs last (to the mock: nothing is created). The instance's ARN and a template id
-# exist only once a provider has made them up; at plan Terraform leaves them unknown (only
-# its override_during = plan would not, and OpenTofu refuses that argument).
+run "one_node_by_default" {
+  command = plan
+
+  module {
+    source = "./modules/node"
+  }
+
+  assert {
+    condition     = length(aws_instance.node) == 1 && length(aws_ec2_instance_state.node) == 1
+    error_message = "node_count = 1 makes one instance, stopped after creation: today's bill."
+  }
+
+  assert {
+    condition     = aws_instance.node[0].tags == tomap({ Name = "tl-fif-dev-node-0", env = "tinyllama-dev", "tlfif-env-path" = "/tl-fif-dev/node/env" })
+    error_message = "The one node is node-0, tagged as the node the router finds (env = tinyllama-dev)."
+  }
+}
+
+run "node_count_two_makes_two_tagged_nodes" {
+  command = plan
+
+  module {
+    source = "./modules/node"
+  }
+
+  variables {
+    node_count = 2
+  }
+
+  assert {
+    condition     = length(aws_instance.node) == 2 && length(aws_ec2_instance_state.node) == 2
+    error_message = "node_count = 2 makes two instances, each stopped after creation."
+  }
+
+  assert {
+    condition     = [for i in aws_instance.node : i.tags["env"]] == ["tinyllama-dev", "tinyllama-dev"]
+    error_message = "Every node carries the node tag: the router and the budget killer find them all by it."
+  }
+
+  assert {
+    condition     = [for i in aws_instance.node : i.tags["Name"]] == ["tl-fif-dev-node-0", "tl-fif-dev-node-1"]
+    error_message = "Each node is named by its index: tl-fif-dev-node-0, tl-fif-dev-node-1."
+  }
+
+  assert {
+    condition     = alltrue([for i in aws_instance.node : i.iam_instance_profile == "tl-fif-dev-node"])
+    error_message = "The nodes share one instance profile: the self-stop policy's variable keeps each to itself."
+  }
+}
+
+run "node_count_is_one_to_eight" {
+  command = plan
+
+  module {
+    source = "./modules/node"
+  }
+
+  variables {
+    node_count = 9
+  }
+
+  expect_failures = [var.node_count]
+}
+
+# Apply runs last (to the mock: nothing is created). A template id exists only once a
+# provider has made it up; at plan Terraform leaves it unknown (only its override_during =
+# plan would not, and OpenTofu refuses that argument).
 
 run "the_instance_leaves_the_root_volume_to_the_template" {
   module {
@@ -161,12 +220,12 @@ run "the_instance_leaves_the_root_volume_to_the_template" {
   # terraform-provider-aws #43488: a root_block_device on the instance makes the provider call
   # DescribeImages on the template's "resolve:ssm:" string, which fails InvalidAMIID.Malformed.
   assert {
-    condition     = length(aws_instance.node.root_block_device) == 0
+    condition     = length(aws_instance.node[0].root_block_device) == 0
     error_message = "aws_instance.node has no root_block_device: the template's block_device_mappings sets the root volume, and the block breaks resolve:ssm: AMIs (terraform-provider-aws #43488)."
   }
 
   assert {
-    condition     = [for t in aws_instance.node.launch_template : t.id] == [aws_launch_template.node.id]
+    condition     = [for t in aws_instance.node[0].launch_template : t.id] == [aws_launch_template.node.id]
     error_message = "The instance is launched from the node's template."
   }
 }
@@ -177,10 +236,13 @@ run "the_node_may_stop_only_itself" {
   }
 
   assert {
-    condition = jsonencode([for s in data.aws_iam_policy_document.self_stop.statement : [coalesce(s.effect, "Allow"), s.actions, s.resources]]) == jsonencode([
-      ["Allow", ["ec2:StopInstances"], ["arn:aws:ec2:eu-central-1:123456789012:instance/i-0123456789abcdef0"]]
-    ])
-    error_message = "The self-stop policy is one Allow statement: ec2:StopInstances on this very instance's ARN and nothing else."
+    condition = jsonencode([for s in data.aws_iam_policy_document.self_stop.statement :
+      [coalesce(s.effect, "Allow"), s.actions, s.resources, [for c in s.condition : [c.test, c.variable, c.values]]]
+      ]) == jsonencode([[
+        "Allow", ["ec2:StopInstances"], ["arn:aws:ec2:eu-central-1:123456789012:instance/*"],
+        [["ArnEquals", "ec2:SourceInstanceARN", ["arn:aws:ec2:eu-central-1:123456789012:instance/$${ec2:InstanceID}"]]],
+    ]])
+    error_message = "The self-stop policy is one Allow statement: ec2:StopInstances on an instance only when it is the caller (ec2:SourceInstanceARN equals the target's ARN), so of N nodes sharing the role each stops only itself."
   }
 
   assert {

@@ -304,10 +304,31 @@ def test_node_launches_from_the_ssm_ami_parameter() -> None:
 
 
 def test_node_role_may_stop_only_this_instance() -> None:
+    """One role for N nodes: a node may stop an instance only if it is the caller itself
+    (ADR 0032)."""
     text = (INFRA / "modules" / "node" / "main.tf").read_text()
-    stop = re.search(r'sid\s+= "StopSelf".*?resources\s+= \[(.*?)\]', text, re.S)
-    assert stop and stop.group(1).strip() == "aws_instance.node.arn"
+    stop = re.search(r'sid\s+= "StopSelf"(.*?)\n  \}\n\}', text, re.S)
+    assert stop, "the self-stop statement is missing"
+    assert 'test     = "ArnEquals"' in stop.group(1)
+    assert 'variable = "ec2:SourceInstanceARN"' in stop.group(1)
+    assert ':instance/$${ec2:InstanceID}"]' in stop.group(1)
     assert text.count("ec2:StopInstances") == 1
+
+
+def test_node_count_max_makes_that_many_nodes_and_reaches_the_scale_out_settings() -> None:
+    node = module_calls()["node"]
+    assert node["node_count"] == "${var.node_count_max}"
+    (instance,) = resources("aws_instance")
+    assert instance.body["count"] == "${var.node_count}"
+    (state,) = resources("aws_ec2_instance_state")
+    assert state.body["count"] == "${var.node_count}"
+    common = next(b["common_env"] for b in load(INFRA / "main.tf")["locals"] if "common_env" in b)
+    assert common["TLFIF_NODE_COUNT_MAX"] == "${tostring(var.node_count_max)}"
+    assert common["TLFIF_SCALE_OUT_BACKLOG"] == "${tostring(var.scale_out_backlog)}"
+    # Each node idles out by itself: the idle-miss alarm is per instance.
+    alarms = {r.name: r.body for r in resources("aws_cloudwatch_metric_alarm")}
+    assert alarms["idle_miss"]["count"] == "${length(var.instance_ids)}"
+    assert module_calls()["observability"]["instance_ids"] == "${module.node.instance_ids}"
 
 
 def test_lambda_ec2_start_stop_is_limited_by_the_node_tag() -> None:
@@ -634,8 +655,9 @@ def test_bill_model_counts_the_alarms_infra_creates() -> None:
     from tlfif_cli.bill_model import Deployment, _alarms
 
     locals_ = load(INFRA / "modules" / "observability" / "main.tf")["locals"][0]
-    created = len(locals_["short_routes"]) + 1 + 1 + len(locals_["guarded_functions"])
-    assert _alarms(Deployment(redis_mode="serverless")) == created
+    created = len(locals_["short_routes"]) + 1 + len(locals_["guarded_functions"])
+    for nodes in (1, 3):  # an idle-miss alarm per node
+        assert _alarms(Deployment(redis_mode="serverless", node_count_max=nodes)) == created + nodes
 
 
 def test_every_route_without_a_token_has_a_throttle_of_its_own() -> None:

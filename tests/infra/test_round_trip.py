@@ -2,7 +2,8 @@
 for prod side by side, each on a fresh moto server (tests/infra/terraform_stack.py); on
 dev, between apply and the second plan, the app runs on what apply created
 (tests/infra/app_on_stack.py). Dev also turns on the streaming edge (ADR 0028), which is
-off in both envs' tfvars, so its function URL is applied too.
+off in both envs' tfvars, so its function URL is applied too, and makes DEV_NODES nodes
+(ADR 0032; both envs' tfvars make one).
 
 The second plan may show only KNOWN_DRIFT: changes that come from what moto stores, each
 named with its cause. Destroy must leave nothing in the state. The two stacks run in
@@ -25,6 +26,7 @@ from tests.infra.app_on_stack import check_settings, lambda_env, node_env, run_o
 from tests.infra.terraform_stack import (
     LAMBDAS,
     Stack,
+    add_test_vars,
     changes,
     copy_infra,
     enable_stream_edge,
@@ -43,6 +45,8 @@ NEW_VERSION = "follows: the function's update publishes a new version"
 NO_RULE_DESCRIPTION = "moto does not store a security group rule's description"
 # dev's streaming edge (ADR 0028): the router's zip run by the Lambda Web Adapter.
 STREAM_FUNCTION = "router_stream"
+# dev's node_count_max (ADR 0032): more than one node, as the fleet code must find them.
+DEV_NODES = 2
 # address -> why the second plan shows it; the same for dev and prod.
 KNOWN_DRIFT: dict[str, str] = {
     **{
@@ -66,12 +70,12 @@ KNOWN_DRIFT: dict[str, str] = {
             'ingress_rule.redis["node"]',
         )
     },
-    "module.node.aws_instance.node": (
-        "moto does not give an instance its launch template's user data (user_data empty)"
-    ),
-    "module.node.aws_iam_role_policy.self_stop": (
-        "follows: its policy document names the instance, which has a change pending"
-    ),
+    **{
+        f"module.node.aws_instance.node[{i}]": (
+            "moto does not give an instance its launch template's user data (user_data empty)"
+        )
+        for i in range(DEV_NODES)
+    },
     "module.node.aws_launch_template.node": (
         "moto reports the template's own tags as a `launch-template` tag specification"
     ),
@@ -96,6 +100,7 @@ def stack_for(tmp_path: Path) -> Iterator[Callable[[str], Stack]]:
         owners_first_steps(stack)
         if env == "dev":
             enable_stream_edge(stack)
+            add_test_vars(stack, {"node_count_max": DEV_NODES})
         return stack
 
     yield build
@@ -153,6 +158,23 @@ def check_stream_edge(stack: Stack) -> None:
     assert stack.outputs()["stream_url"] == url["FunctionUrl"]
 
 
+def check_nodes(stack: Stack, count: int) -> None:
+    """node_count_max instances, each tagged as the node (what the router starts by), named
+    by its index, stopped after apply; the outputs list them, node-0 first."""
+    tag = "tinyllama" if stack.env == "prod" else f"tinyllama-{stack.env}"
+    found = stack.client("ec2").describe_instances(Filters=[{"Name": "tag:env", "Values": [tag]}])
+    instances = [i for r in found["Reservations"] for i in r["Instances"]]
+    names = sorted(next(t["Value"] for t in i["Tags"] if t["Key"] == "Name") for i in instances)
+    assert names == [f"{stack.name}-node-{n}" for n in range(count)]
+    assert {i["State"]["Name"] for i in instances} == {"stopped"}
+    outputs = stack.outputs()
+    assert sorted(outputs["node_instance_ids"]) == sorted(i["InstanceId"] for i in instances)
+    assert outputs["node_instance_id"] == outputs["node_instance_ids"][0]
+    lambda_vars = lambda_env(stack, "scheduled_check")
+    assert lambda_vars["TLFIF_NODE_COUNT_MAX"] == str(count)
+    assert lambda_vars["TLFIF_SCALE_OUT_BACKLOG"] == "8"
+
+
 def check_reply_events(stack: Stack) -> None:
     """ADR 0031: the webhook sender runs outside the VPC with no Redis, publishing to the
     encrypted replies topic, and the replies bucket runs its prod alias for reply objects
@@ -188,6 +210,7 @@ def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
         for function in LAMBDAS:
             check_settings(function, lambda_env(stack, function))
         check_settings("node", node_env(stack))
+        check_nodes(stack, DEV_NODES)
         check_stream_edge(stack)
         check_reply_events(stack)
         reply = run_one_prompt(stack, redis_cluster_server.url, engine.url, tmp_path)
@@ -197,7 +220,7 @@ def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
     with ThreadPoolExecutor(2) as pool:
         trips = {
             dev.env: pool.submit(round_trip, dev, app_runs),
-            prod.env: pool.submit(round_trip, prod),
+            prod.env: pool.submit(round_trip, prod, lambda stack: check_nodes(stack, 1)),
         }
         results = {env: trip.result() for env, trip in trips.items()}
     for stack in (dev, prod):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,50 @@ def test_a_mail_per_reply_only_when_the_topic_has_an_address() -> None:
     assert mails(Deployment.from_tfvars(ENVS / "prod.tfvars")) == []
     (mail,) = mails(Deployment(reply_topic_email="owner@example.com"))
     assert mail.per_session == pytest.approx(5 / 1000)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_both_envs_make_one_node(env: str) -> None:
+    assert Deployment.from_tfvars(ENVS / f"{env}.tfvars").node_count_max == 1
+
+
+def test_each_node_beyond_the_first_adds_its_stopped_root_volume_and_alarm(
+    prices: PriceTable,
+) -> None:
+    """ADR 0032: the idle floor of N nodes is N root volumes and N idle-miss alarms; the
+    account's ten free alarms are used up already, so each further alarm is billed."""
+    usage = Usage()
+    one, two = (
+        estimate(tlfif_lines(Deployment(node_count_max=n), usage), prices, usage, True)
+        for n in (1, 2)
+    )
+    volume = 24 * prices.usd("ebs.gp3.gb_month")
+    alarm = prices.usd("cloudwatch.alarm_metric_month")
+    extra = (volume + alarm) / prices.usd_per_eur
+    assert two.idle_floor_eur - one.idle_floor_eur == pytest.approx(extra)
+    assert round(extra, 2) == 2.17
+
+
+def test_n_nodes_run_the_same_work_plus_a_boot_and_idle_tail_each() -> None:
+    usage = Usage(minutes=5, idle_minutes=5)
+    assert usage.fleet_hours(1) == usage.node_hours
+    # Two nodes share the 5 work minutes; each boots (2 min) and idles out (5 min).
+    assert usage.fleet_hours(2) * 60 == pytest.approx(5 + 2 * (2 + 5))
+    (gpu,) = [
+        line
+        for line in tlfif_lines(Deployment(node_count_max=2), usage)
+        if line.resource == "GPU node (on demand)"
+    ]
+    assert gpu.per_session == pytest.approx(usage.fleet_hours(2))
+
+
+def test_two_nodes_cost_what_the_adr_says(prices: PriceTable) -> None:
+    """The ADR's figures: one node as deployed, two with every session a burst of both."""
+    usage = Usage(sessions=30, minutes=5)
+    d = Deployment.from_tfvars(ENVS / "prod.tfvars")
+    one, two = (
+        estimate(tlfif_lines(replace(d, node_count_max=n), usage), prices, usage, True)
+        for n in (1, 2)
+    )
+    assert (round(one.idle_floor_eur, 2), round(one.all_in_eur, 2)) == (10.92, 15.08)
+    assert (round(two.idle_floor_eur, 2), round(two.all_in_eur, 2)) == (13.09, 19.36)

@@ -84,3 +84,33 @@ def test_bad_arguments_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and out == "" and "Traceback" not in err
     code, _, err = run(capsys, "--tfvars", "/nonexistent.tfvars")
     assert code != 0 and err.startswith("tlfif: cannot read")
+
+
+def test_nodes_default_to_the_tfvars_and_one_more_is_priced(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "--json")
+    body = json.loads(out)
+    assert code == 0
+    assert body["nodes"]["count"] == 1 and body["nodes"]["from"] == "node_count_max"
+    assert body["nodes"]["one_more_node_idle_eur_month"] == 2.17
+    assert (body["idle_floor_eur_month"], body["sessions"]["eur_month"]) == (10.92, 15.08)
+    assert body["session_node_minutes"] == 12.0
+
+
+def test_nodes_flag_prints_the_month_with_n_nodes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--json", "--nodes", "2")
+    body = json.loads(out)
+    assert code == 0
+    assert body["nodes"]["count"] == 2 and body["nodes"]["from"] == "--nodes"
+    assert "burst" in body["nodes"]["sessions_assume"]
+    assert (body["idle_floor_eur_month"], body["sessions"]["eur_month"]) == (13.09, 19.36)
+    assert body["session_node_minutes"] == 19.0  # 5 work + 2 x (2 boot + 5 idle)
+    code, out, _ = run(capsys, "--nodes", "2")
+    assert code == 0 and "TL-FIF as deployed, 2 nodes" in out
+    assert "Nodes: 2 (--nodes)" in " ".join(out.split())
+
+
+def test_nodes_out_of_range_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--nodes", "9")
+    assert code == 2 and out == "" and "Traceback" not in err and len(err.splitlines()) == 1

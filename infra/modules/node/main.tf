@@ -1,7 +1,8 @@
-# The GPU node: one instance, launched from a template whose AMI is read from SSM at launch
-# (so a new bake or a roll-back is a parameter change plus a replace), normally stopped.
-# IMDSv2 only, encrypted gp3, no key pair, no inbound rule; a public IPv4 only while running
-# (ADR 0010). The router finds it by its env tag; its role may stop this instance only.
+# The GPU nodes: node_count instances (ADR 0032; 1 unless more are asked for), launched from
+# one template whose AMI is read from SSM at launch (so a new bake or a roll-back is a
+# parameter change plus a replace), normally stopped. IMDSv2 only, encrypted gp3, no key
+# pair, no inbound rule; a public IPv4 only while running (ADR 0010). The router finds them
+# by their env tag; the role they share lets each stop itself only.
 
 data "aws_region" "this" {}
 data "aws_caller_identity" "this" {}
@@ -157,12 +158,22 @@ resource "aws_iam_role_policy" "node" {
   policy = data.aws_iam_policy_document.node.json
 }
 
-# Self-stop: StopInstances on this very instance and nothing else (the seed's "self-only").
+# Self-stop: StopInstances on the calling instance and nothing else (the seed's "self-only"),
+# with one role for every node. ec2:SourceInstanceARN is the key EC2 puts in the request
+# context of calls made with an instance's role credentials; ${ec2:InstanceID} is the
+# instance the call targets. They match only when a node stops itself (AWS's own managed
+# AWSEC2VssSnapshotPolicy scopes an instance to itself so); a call without the key
+# (credentials copied off the node) matches nothing.
 data "aws_iam_policy_document" "self_stop" {
   statement {
     sid       = "StopSelf"
     actions   = ["ec2:StopInstances"]
-    resources = [aws_instance.node.arn]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account}:instance/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ec2:SourceInstanceARN"
+      values   = ["arn:${local.partition}:ec2:${local.region}:${local.account}:instance/$${ec2:InstanceID}"]
+    }
   }
 }
 
@@ -254,6 +265,10 @@ resource "aws_launch_template" "node" {
 
 resource "aws_instance" "node" {
   # checkov:skip=CKV_AWS_8:the launch template encrypts the root volume; a root_block_device here breaks resolve:ssm: AMIs (terraform-provider-aws #43488)
+  # Each its own root volume (the template's mapping); all in the one subnet the template's
+  # interface names, where node_subnet_index moves them when that AZ lacks g4dn capacity.
+  count = var.node_count
+
   launch_template {
     id      = aws_launch_template.node.id
     version = aws_launch_template.node.latest_version
@@ -283,7 +298,7 @@ resource "aws_instance" "node" {
   # string, which fails with InvalidAMIID.Malformed (terraform-provider-aws #43488).
 
   tags = {
-    Name               = "${var.name}-node"
+    Name               = "${var.name}-node-${count.index}"
     (var.node_tag_key) = var.node_tag_value
     "tlfif-env-path"   = local.env_path
   }
@@ -291,10 +306,23 @@ resource "aws_instance" "node" {
 
 # Created running; stopped right after, so a fresh deploy costs nothing until a prompt.
 resource "aws_ec2_instance_state" "node" {
-  instance_id = aws_instance.node.id
+  count = var.node_count
+
+  instance_id = aws_instance.node[count.index].id
   state       = "stopped"
 
   lifecycle {
     ignore_changes = [state]
   }
+}
+
+# A stack from before node_count keeps its one node as node[0]: no replacement, no new GPU.
+moved {
+  from = aws_instance.node
+  to   = aws_instance.node[0]
+}
+
+moved {
+  from = aws_ec2_instance_state.node
+  to   = aws_ec2_instance_state.node[0]
 }

@@ -1,6 +1,11 @@
+output "instance_ids" {
+  description = "The GPU nodes, node-0 first."
+  value       = aws_instance.node[*].id
+}
+
 output "instance_id" {
-  description = "The GPU node."
-  value       = aws_instance.node.id
+  description = "The first GPU node (node-0), for what reads one."
+  value       = aws_instance.node[0].id
 }
 
 output "launch_template_id" {

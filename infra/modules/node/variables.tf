@@ -8,8 +8,17 @@ variable "instance_type" {
   type        = string
 }
 
+variable "node_count" {
+  description = "How many GPU instances (node_count_max): each tagged as the node, each stopped until started."
+  type        = number
+  validation {
+    condition     = var.node_count >= 1 && var.node_count <= 8 && floor(var.node_count) == var.node_count
+    error_message = "node_count must be a whole number from 1 to 8."
+  }
+}
+
 variable "subnet_id" {
-  description = "Public subnet the node runs in."
+  description = "Public subnet the nodes run in."
   type        = string
 }
 

@@ -73,10 +73,13 @@ resource "aws_cloudwatch_metric_alarm" "long_poll" {
 # The idle-miss safety net (the seed's "no inference 15 min & EC2 running"): if the watcher's
 # own idle stop ever fails, a running node whose GPU stayed idle longer than any job may ask
 # (30 min) is stopped by the alarm's EC2 action. A stopped node sends no data, which counts
-# as not breaching, so the alarm never acts on a stopped node.
+# as not breaching, so the alarm never acts on a stopped node. One per node: the EC2 action
+# stops the instance of the alarm's InstanceId dimension, so each node idles out alone.
 resource "aws_cloudwatch_metric_alarm" "idle_miss" {
-  alarm_name          = "${var.name}-idle-miss"
-  alarm_description   = "GPU idle for ${var.idle_miss_minutes} min on a running node: stop it (safety net)"
+  count = length(var.instance_ids)
+
+  alarm_name          = "${var.name}-idle-miss-${count.index}"
+  alarm_description   = "GPU idle for ${var.idle_miss_minutes} min on running node-${count.index}: stop it (safety net)"
   namespace           = "CWAgent"
   metric_name         = "nvidia_smi_utilization_gpu"
   statistic           = "Maximum"
@@ -89,10 +92,16 @@ resource "aws_cloudwatch_metric_alarm" "idle_miss" {
   alarm_actions       = ["arn:aws:automate:${var.region}:ec2:stop", var.alerts_topic_arn]
 
   dimensions = {
-    InstanceId = var.instance_id
+    InstanceId = var.instance_ids[count.index]
   }
 
-  tags = { Name = "${var.name}-idle-miss" }
+  tags = { Name = "${var.name}-idle-miss-${count.index}" }
+}
+
+# node_count arrived with ADR 0032: the one alarm of a stack from before is node-0's.
+moved {
+  from = aws_cloudwatch_metric_alarm.idle_miss
+  to   = aws_cloudwatch_metric_alarm.idle_miss[0]
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
@@ -152,7 +161,6 @@ resource "aws_cloudwatch_metric_alarm" "redis_memory" {
 }
 
 locals {
-  gpu = { InstanceId = var.instance_id }
   latency_metrics = concat(
     [for k, r in local.short_routes : ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.stage, "Method", r.method, "Resource", r.resource, { stat = "p95", label = "${r.method} ${r.resource}" }]],
     [["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.stage, "Method", "GET", "Resource", "/result/{id}", { stat = "p95", label = "GET /result/{id} (long poll)", yAxis = "right" }]],
@@ -165,7 +173,7 @@ locals {
         title   = "GPU utilisation %"
         region  = var.region
         view    = "timeSeries"
-        metrics = [["CWAgent", "nvidia_smi_utilization_gpu", "InstanceId", var.instance_id, { stat = "Maximum" }]]
+        metrics = [for i, id in var.instance_ids : ["CWAgent", "nvidia_smi_utilization_gpu", "InstanceId", id, { stat = "Maximum", label = "node-${i}" }]]
         yAxis   = { left = { min = 0, max = 100 } }
         annotations = {
           horizontal = [{ label = "idle-miss: below 1 % for ${var.idle_miss_minutes} min stops the node", value = 1 }]
@@ -178,10 +186,10 @@ locals {
         title  = "VRAM"
         region = var.region
         view   = "timeSeries"
-        metrics = [
-          ["CWAgent", "nvidia_smi_utilization_memory", "InstanceId", var.instance_id, { stat = "Maximum", label = "memory utilisation %" }],
-          ["CWAgent", "nvidia_smi_memory_used", "InstanceId", var.instance_id, { stat = "Maximum", label = "used MiB", yAxis = "right" }],
-        ]
+        metrics = flatten([for i, id in var.instance_ids : [
+          ["CWAgent", "nvidia_smi_utilization_memory", "InstanceId", id, { stat = "Maximum", label = "node-${i} memory utilisation %" }],
+          ["CWAgent", "nvidia_smi_memory_used", "InstanceId", id, { stat = "Maximum", label = "node-${i} used MiB", yAxis = "right" }],
+        ]])
       }
     },
     {

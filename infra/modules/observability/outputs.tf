@@ -7,7 +7,8 @@ output "alarm_names" {
   description = "Every alarm (each beyond the account's first ten costs USD 0.10 a month)."
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.latency : a.alarm_name],
-    [aws_cloudwatch_metric_alarm.long_poll.alarm_name, aws_cloudwatch_metric_alarm.idle_miss.alarm_name, aws_cloudwatch_metric_alarm.lambda_errors.alarm_name],
+    [aws_cloudwatch_metric_alarm.long_poll.alarm_name, aws_cloudwatch_metric_alarm.lambda_errors.alarm_name],
+    aws_cloudwatch_metric_alarm.idle_miss[*].alarm_name,
     aws_cloudwatch_metric_alarm.redis_memory[*].alarm_name,
   )
 }

@@ -18,9 +18,9 @@ variable "stage" {
   type        = string
 }
 
-variable "instance_id" {
-  description = "The GPU node."
-  type        = string
+variable "instance_ids" {
+  description = "The GPU nodes: an idle-miss alarm and dashboard lines for each."
+  type        = list(string)
 }
 
 variable "latency_alarm_ms" {
