@@ -64,7 +64,7 @@ async def enforce_budget(
         try:
             await registry.set_hold("budget", seconds_until_month_turns(now))
             if stopped:
-                await registry.remember_ec2_state("stopping", STOPPING_CACHE_SECONDS)
+                await registry.remember_fleet_stopped("stopping", STOPPING_CACHE_SECONDS)
             break
         except QueueUnavailable as exc:
             log.error(

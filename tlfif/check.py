@@ -196,7 +196,7 @@ class ScheduledCheck:
         except NodeControlError as exc:
             log.error("idle node not stopped", extra={"error": exc.message})
             return "idle_stop_failed"
-        await self.registry.remember_ec2_state(state, self.settings.ec2_state_cache_seconds)
+        await self.registry.remember_fleet_stopped(state, self.settings.ec2_state_cache_seconds)
         await self.activity.forget()
         self.ports.metrics.count(SAFETY_NET_STOPS_METRIC)
         log.warning("idle node stopped by the safety net", extra={"idleSeconds": idle_ms // 1000})

@@ -235,6 +235,12 @@ class NodeRegistry:
                     pipe.expire(keys.EC2_STATES, ttl_seconds)
                 await pipe.execute()
 
+    async def remember_fleet_stopped(self, state: InstanceState, ttl_seconds: int) -> None:
+        """After a stop of every node: the fleet's state, and each instance's as the same."""
+        await self.remember_ec2_state(state, ttl_seconds)
+        known = await self.instance_states()
+        await self.remember_instance_states(dict.fromkeys(known, state), ttl_seconds)
+
     async def instance_states(self) -> dict[str, InstanceState]:
         """The states remember_instance_states kept, while they are fresh ({} otherwise)."""
         with queue_errors():

@@ -225,6 +225,6 @@ class NodeWaker:
         """Stop the node now and set the manual hold, so polls do not restart it."""
         await self.registry.set_hold("manual")
         state = await asyncio.to_thread(self.control.stop)
-        await self.registry.remember_ec2_state(state, self.state_cache_seconds)
+        await self.registry.remember_fleet_stopped(state, self.state_cache_seconds)
         self.metrics.count("ManualStops")
         return state
