@@ -126,11 +126,17 @@ def tlfif(
 
 
 async def play_node(stack: Stack, boot_seconds: float, generating_seconds: float) -> None:
-    """What a cold node does, in brief: boot, claim, say ready, generate, deliver, ack."""
-    await asyncio.sleep(boot_seconds)
+    """What a cold node does, in brief: boot, claim, say ready, generate, deliver, ack. The
+    boot starts once the job is queued (the prompt starts the node), however long the CLI
+    took to start and send it."""
     redis = connect(stack.redis_url, blocking_seconds=TEST_BLOCK_SECONDS)
     try:
         queue = JobQueue(redis)
+        deadline = time.monotonic() + 30
+        while await queue.depth() == 0:
+            assert time.monotonic() < deadline, "no job was queued"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(boot_seconds)
         job_id = await queue.claim_next(NODE, timeout=10)
         assert job_id is not None
         await NodeRegistry(redis).beat(NODE, "ready", ttl_seconds=30, active=1)
