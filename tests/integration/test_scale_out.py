@@ -106,18 +106,23 @@ async def test_the_scheduled_check_scales_out_for_a_backlog_nobody_adds_to(
         await redis.aclose()
 
 
-async def test_a_stopping_node_is_not_counted_and_none_up_is_the_first_starts_job(
+async def test_a_stopping_node_is_not_counted_and_with_none_up_the_first_start_is_not_its(
     redis_server: RedisServer,
 ) -> None:
     redis = connect(redis_server.url)
     try:
         await redis.flushall()
-        control = fleet()
-        waker = NodeWaker(
-            NodeRegistry(redis), lambda: control, MetricsDouble(), scaling=Scaling(2, BACKLOG)
-        )
+        control, registry = fleet(), NodeRegistry(redis)
+        waker = NodeWaker(registry, lambda: control, MetricsDouble(), scaling=Scaling(2, BACKLOG))
+        # No node beats: starting the first is ensure_awake's, never a scale-out.
         assert not await waker.scale_out(NodeView(None, [], None), depth=50)
-        beats = await NodeRegistry(redis).heartbeats()
-        assert beats == [] and control.calls == []
+        # One node ready, one going down: the backlog is the ready one's alone, so another
+        # is started although two beat (the limit).
+        await registry.beat("i-0", "ready", 30)
+        await registry.beat("i-1", "stopping", 30)
+        view = NodeView(None, await registry.heartbeats(), None)
+        assert len(view.beats) == 2
+        assert await waker.scale_out(view, depth=BACKLOG + 1)
+        assert control.calls == ["scale_out"]
     finally:
         await redis.aclose()
