@@ -25,7 +25,7 @@ import pytest
 
 from local.processes import session_members
 from tests.fixtures.engine import RunningEngineDouble
-from tests.fixtures.local_stack import StackRun, start_stack, submit, wait_reply, wait_until
+from tests.fixtures.local_stack import StackRun, running_stack, submit, wait_reply, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -50,7 +50,7 @@ def stack(
 ) -> Iterator[StackRun]:
     engine_double_server.double.reset()
     engine_double_server.double.token_delay_seconds = TOKEN_SECONDS
-    run = start_stack(
+    with running_stack(
         tmp_path_factory.mktemp("burst-stack"),
         {
             "TLFIF_LOCAL_NODES": "2",
@@ -70,12 +70,11 @@ def stack(
             "TLFIF_ROUTER_THROTTLE_READ_PER_MINUTE": "0",
             "TLFIF_ROUTER_USER_PENDING_CAP": "0",
         },
-    )
-    try:
-        yield run
-    finally:
-        run.interrupt()
-        engine_double_server.double.reset()
+    ) as run:
+        try:
+            yield run
+        finally:
+            engine_double_server.double.reset()
 
 
 def prompt(name: str) -> str:

@@ -27,7 +27,7 @@ from tests.fixtures.engine import RunningEngineDouble
 from tests.fixtures.local_stack import (
     BOOTED,
     StackRun,
-    start_stack,
+    running_stack,
     submit,
     wait_reply,
     wait_until,
@@ -54,7 +54,7 @@ STOPPED = re.compile(r"node i-\w+: stopped: watcher stopped")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, engine_double_server: RunningEngineDouble
 ) -> Iterator[StackRun]:
-    run = start_stack(
+    with running_stack(
         tmp_path_factory.mktemp("cancel-stack"),
         {
             "TLFIF_LOCAL_ENGINE_URL": engine_double_server.url,
@@ -66,11 +66,8 @@ def stack(
             "TLFIF_ROUTER_THROTTLE_WRITE_PER_SECOND": "0",
             "TLFIF_ROUTER_THROTTLE_WRITE_PER_MINUTE": "0",
         },
-    )
-    try:
+    ) as run:
         yield run
-    finally:
-        run.interrupt()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ import pytest
 from tests.doubles.dns_server_double import DnsServerDouble
 from tests.doubles.webhook_receiver_double import WebhookReceiverDouble
 from tests.fixtures.engine import RunningEngineDouble
-from tests.fixtures.local_stack import StackRun, start_stack, wait_reply, wait_until
+from tests.fixtures.local_stack import StackRun, running_stack, wait_reply, wait_until
 from tlfif.webhook_contracts import verify_signature
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -43,7 +43,7 @@ def stack(
     receiver: WebhookReceiverDouble,
     dns: DnsServerDouble,
 ) -> Iterator[StackRun]:
-    run = start_stack(
+    with running_stack(
         tmp_path_factory.mktemp("webhooks-stack"),
         {
             "TLFIF_LOCAL_ENGINE_URL": engine_double_server.url,
@@ -55,11 +55,8 @@ def stack(
             "TLFIF_SENDER_ATTEMPTS": str(ATTEMPTS),
             "TLFIF_SENDER_BACKOFF_SECONDS": str(BACKOFF_SECONDS),
         },
-    )
-    try:
+    ) as run:
         yield run
-    finally:
-        run.interrupt()
 
 
 @pytest.fixture(scope="module")
