@@ -13,7 +13,6 @@ side with their ratio. On request only (`python -m bench burst`, ~3 min).
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,13 +21,12 @@ from typing import Any
 import httpx
 
 from bench.cold_start import StackProcess
-from bench.paced_engine_double import PacedEngineDouble
+from bench.paced_engine_double import PacedEngineDouble, start_process
 from bench.queue_summary import over
 from bench.queue_systems import ROOT
 from bench.report import conditions, ratio, write_results
 from local.__main__ import READY_LINE
 from local.environment import child_env
-from local.processes import ChildProcess, free_port, stopped_on_failure, wait_until_answers
 
 ROUNDS = 3
 BURST = 32
@@ -163,16 +161,11 @@ def run() -> Path:
     started = conditions()
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     RUN_DIR.mkdir(parents=True)
-    port = free_port()
-    args = [sys.executable, "-m", "bench.paced_engine_double", "--port", str(port),
-            "--tokens-per-second", str(TOKENS_PER_SECOND)]  # fmt: skip
-    double = ChildProcess("paced-engine-double", args, child_env(), RUN_DIR)
+    double, url = start_process(RUN_DIR, TOKENS_PER_SECOND, child_env(), 30)
     runs: list[dict[str, Any]] = []
     try:
-        with stopped_on_failure(double):
-            wait_until_answers(double, f"http://127.0.0.1:{port}/_double/state", 30)
         for nodes in NODE_COUNTS:
-            runs += measure(nodes, f"http://127.0.0.1:{port}/v1")
+            runs += measure(nodes, f"{url}/v1")
     finally:
         double.stop()
     found = summarise(runs)

@@ -17,15 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from local.processes import ChildProcess, free_port, stopped_on_failure, wait_until_answers
 
 TOKEN = " tok"
 
@@ -93,6 +97,21 @@ class PacedEngineDouble:
 def event(base: dict[str, Any], delta: dict[str, str], finish: str | None = None) -> str:
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     return f"data: {json.dumps({**base, 'choices': [choice]})}\n\n"
+
+
+def start_process(
+    run_dir: Path, tokens_per_second: float, env: Mapping[str, str], timeout: float
+) -> tuple[ChildProcess, str]:
+    """The double as a process of its own on a free port, and its root URL once it answers
+    (stopped again if it does not)."""
+    port = free_port()
+    args = [sys.executable, "-m", "bench.paced_engine_double", "--port", str(port),
+            "--tokens-per-second", str(tokens_per_second)]  # fmt: skip
+    double = ChildProcess("paced-engine-double", args, env, run_dir)
+    url = f"http://127.0.0.1:{port}"
+    with stopped_on_failure(double):
+        wait_until_answers(double, f"{url}/_double/state", timeout)
+    return double, url
 
 
 def main() -> None:

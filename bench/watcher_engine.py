@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,13 @@ from typing import Any
 import httpx
 import uvloop
 
-from bench.paced_engine_double import PacedEngineDouble
+from bench.paced_engine_double import PacedEngineDouble, start_process
 from bench.peers.tlfif_worker import InMemoryCloud, watcher_log
 from bench.queue_redis import BenchRedis
 from bench.queue_summary import over
 from bench.queue_systems import ROOT, child_env
 from bench.queues import source_digest
 from bench.report import conditions, ratio, write_results
-from local.processes import ChildProcess, free_port, stopped_on_failure, wait_until_answers
 from tlfif.contracts import InferRequest, Job
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
@@ -186,15 +184,11 @@ def run() -> Path:
     started = conditions()
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     RUN_DIR.mkdir(parents=True)
-    port = free_port()
-    args = [sys.executable, "-m", "bench.paced_engine_double", "--port", str(port),
-            "--tokens-per-second", str(TOKENS_PER_SECOND)]  # fmt: skip
-    double = ChildProcess("paced-engine-double", args, child_env(), RUN_DIR)
+    double, double_url = start_process(
+        RUN_DIR, TOKENS_PER_SECOND, child_env(), START_TIMEOUT_SECONDS
+    )
     redis = BenchRedis(RUN_DIR)
     try:
-        double_url = f"http://127.0.0.1:{port}"
-        with stopped_on_failure(double):
-            wait_until_answers(double, f"{double_url}/_double/state", START_TIMEOUT_SECONDS)
         started["redis_server"] = redis.version()
         started["tlfif_source"] = source_digest()
         with watcher_log(RUN_DIR / "watcher.log"):
