@@ -32,6 +32,7 @@ from tests.fixtures.local_stack import (
     wait_reply,
     wait_until,
 )
+from tests.integration.test_cli_cancel import LONG as CTRL_C_PROMPT
 from tests.integration.test_cli_cancel import run_interrupted
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -199,13 +200,14 @@ def test_ctrl_c_in_tlfif_infer_cancels_the_job_and_says_so(
     stack: StackRun, engine: EngineDouble
 ) -> None:
     engine.token_delay_seconds = 0.1
-    run = run_interrupted(["infer", "--max-tokens", "100", LONG], stack.env)
+    run = run_interrupted(["infer", "--max-tokens", "400", CTRL_C_PROMPT], stack.env)
     said = re.search(r"interrupted; job (\S+) cancelled", run.err)
     assert run.code == 130 and said, run.err
     assert "Traceback" not in run.err
     (reply,) = stack.stored_replies(said[1])
     assert reply["status"] == "cancelled"
-    assert reply["text"] and LONG.startswith(reply["text"]) and len(reply["text"]) < len(LONG)
+    assert reply["text"] and CTRL_C_PROMPT.startswith(reply["text"])
+    assert len(reply["text"]) < len(CTRL_C_PROMPT)
     assert run.out.strip() and reply["text"].startswith(run.out.strip())
 
 

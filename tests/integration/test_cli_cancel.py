@@ -18,8 +18,10 @@ from tests.integration.test_cli_live import cli_env, warm_stack
 
 pytestmark = pytest.mark.anyio
 __all__ = ["cli_env"]  # the fixture, imported to be used here
-# Sixty words, a token each: about five seconds at 80 ms a token.
-LONG = " ".join(f"word{i}" for i in range(60))
+# Three hundred words, a token each: 24 s at 80 ms a token. A cancelled run ends within a
+# second of the interrupt; the length only outlasts a loaded machine, where the test's own
+# thread may wait seconds for its turn before it sends the SIGINT.
+LONG = " ".join(f"word{i}" for i in range(300))
 
 
 def run_interrupted(args: list[str], env: dict[str, str]) -> PtyRun:
@@ -38,7 +40,7 @@ async def test_ctrl_c_in_infer_cancels_the_job_and_says_so(
     engine.token_delay_seconds = 0.08
     async with warm_stack(redis_server, engine_double, cognito_pool, cli_env) as stack:
         run = await asyncio.to_thread(
-            run_interrupted, ["infer", "--max-tokens", "100", LONG], stack.env
+            run_interrupted, ["infer", "--max-tokens", "400", LONG], stack.env
         )
         (reply,) = list(stack.replies.replies.values())
         in_flight = engine.in_flight

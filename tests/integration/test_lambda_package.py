@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.once import built_once
 from tests.infra.hcl import REPO, load
 from tools import package_lambdas
 from tools.package_lambdas import FUNCTIONS, Function
@@ -35,10 +36,14 @@ COMPILED_TAG = re.compile(r"^cp3(\d+)-(cp3\d+|abi3)-manylinux[0-9_a-z]*_x86_64$"
 PURE_TAG = re.compile(r"^py[23](\.py3)?-none-any$|^py3-none-any$")
 
 
+def build_zips(out: Path) -> None:
+    assert package_lambdas.main(["--out", str(out)]) == 0
+
+
 @pytest.fixture(scope="module")
 def zips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("lambda")
-    assert package_lambdas.main(["--out", str(out)]) == 0
+    # Once per run: worksteal may give this module's tests to both workers.
+    out = built_once(tmp_path_factory, "lambda-zips", build_zips)
     return {function.name: out / f"{function.name}.zip" for function in FUNCTIONS}
 
 
