@@ -9,6 +9,8 @@ locals {
   node_tag_value = var.environment == "prod" ? "tinyllama" : "tinyllama-${var.environment}"
   ready_prefix   = "/${local.name}/ready/"
   budget_name    = "${local.name}-monthly"
+  # The uptime probe runs each minute: "twice in 5 minutes" then means what it says (ADR 0033).
+  ping_check_minutes = 1
 
   tags = {
     project     = "tl-fif"
@@ -49,11 +51,25 @@ locals {
         TLFIF_ROUTER_V1_STREAM_LIVE = "false"
       }
     }
+    # ADR 0033: the uptime probe, outside the VPC as a client is; GETs the public /ping and
+    # /queue-health each minute and publishes PingOk.
+    ping_check = {
+      handler   = "ping_check.handler.handler"
+      memory_mb = 128
+      timeout_s = 10
+      in_vpc    = false
+      tracing   = "PassThrough"
+      env = {
+        TLFIF_PING_URL              = "${module.api.api_endpoint}/ping"
+        TLFIF_PING_QUEUE_HEALTH_URL = "${module.api.api_endpoint}/queue-health"
+      }
+    }
     queue_health = {
       handler   = "queue_health.handler.handler"
       memory_mb = 256
       timeout_s = 5
       in_vpc    = true
+      tracing   = "PassThrough" # run each minute by ping_check (ADR 0033)
       env       = {}
     }
     scheduled_check = {
@@ -249,6 +265,9 @@ module "schedule" {
   scheduled_check_function_name = module.lambdas.function_names["scheduled_check"]
   scheduled_check_alias_arn     = module.lambdas.alias_arns["scheduled_check"]
   scheduled_check_minutes       = var.scheduled_check_minutes
+  ping_check_function_name      = module.lambdas.function_names["ping_check"]
+  ping_check_alias_arn          = module.lambdas.alias_arns["ping_check"]
+  ping_check_minutes            = local.ping_check_minutes
 }
 
 module "budgets" {
@@ -278,6 +297,34 @@ module "observability" {
   function_names    = module.lambdas.function_names
   redis_mode        = var.redis_mode
   redis_name        = module.redis.name
+  # ADR 0033's alarms: each period is its metric's publisher's.
+  scheduled_check_minutes = var.scheduled_check_minutes
+  ping_check_minutes      = local.ping_check_minutes
+}
+
+# ADR 0034: saved Logs Insights queries over the groups that hold the audit events (the
+# router's and budget killer's Lambda groups, the node's watcher group) and the access log.
+module "audit" {
+  source = "./modules/audit"
+
+  name                  = local.name
+  access_log_group_name = "/apigw/${local.name}"
+  lambda_log_group_names = [
+    for f in ["router", "budget_killer"] : "/aws/lambda/${module.lambdas.function_names[f]}"
+  ]
+  node_log_group_name = module.node.log_groups["watcher"]
+}
+
+module "deploy_identity" {
+  source = "./modules/deploy_identity"
+
+  name               = local.name
+  github_repository  = var.github_repository
+  github_branch      = var.github_branch
+  github_environment = "" # the workflows name no GitHub environment (.github/workflows)
+  oidc_provider_arn  = var.github_oidc_provider_arn
+  state_bucket       = var.tofu_state_bucket
+  ami_parameter_name = var.ami_parameter_name
 }
 
 module "compliance" {

@@ -82,3 +82,13 @@ output "prune_settings" {
     functions            = module.lambdas.function_names
   }
 }
+
+output "deploy_role_arn" {
+  description = "The GitHub Actions deploy role (repository variable AWS_DEPLOY_ROLE_ARN_<ENV>); null unless github_repository is set."
+  value       = module.deploy_identity.role_arn
+}
+
+output "deploy_oidc_provider_arn" {
+  description = "The GitHub OIDC provider the deploy role trusts (the other environment's github_oidc_provider_arn); null unless github_repository is set."
+  value       = module.deploy_identity.oidc_provider_arn
+}

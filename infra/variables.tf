@@ -298,3 +298,28 @@ variable "enable_dr_test" {
   description = "Monthly DR test: boot a node from the current AMI, wait for readiness, terminate (ADR 0016)."
   type        = bool
 }
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose workflows deploy by OIDC (modules/deploy_identity); empty: no provider, no deploy role."
+  type        = string
+
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "Must be owner/name, or empty."
+  }
+}
+
+variable "github_branch" {
+  description = "The branch whose workflow runs may assume the deploy role (tags v* may too)."
+  type        = string
+}
+
+variable "github_oidc_provider_arn" {
+  description = "The account's existing OIDC provider for token.actions.githubusercontent.com (one per URL per account: the environment applied second gives the first's); empty: create it."
+  type        = string
+}
+
+variable "tofu_state_bucket" {
+  description = "The state bucket of envs/<env>.s3.tfbackend, which the deploy role reads and writes."
+  type        = string
+}

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tlfif.aws.ec2 import Ec2Fleet, Ec2NodeControl
+from tlfif.aws.ec2_launches import Ec2Launches
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.check import CheckPorts, CheckReport, run_check
 from tlfif.redis_conn import RedisClient, connect
@@ -17,6 +18,7 @@ from tlfif.runtime.lambda_logs import lambda_logger
 from tlfif.runtime.metrics import EmfMetrics
 from tlfif.runtime.warm import Warm
 from tlfif.settings import CheckSettings, CommonSettings
+from tlfif.silent import NodeLaunches
 from tlfif.wake import Scaling
 
 logger = lambda_logger("scheduled_check")
@@ -28,9 +30,12 @@ class Checker:
     redis: RedisClient
     ports: CheckPorts
     scaling: Scaling = field(default_factory=Scaling)
+    launches: NodeLaunches | None = None
 
     async def run(self) -> CheckReport:
-        return await run_check(self.redis, self.ports, self.settings, scaling=self.scaling)
+        return await run_check(
+            self.redis, self.ports, self.settings, scaling=self.scaling, launches=self.launches
+        )
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -48,7 +53,7 @@ def build() -> Checker:
         metrics=EmfMetrics("scheduled_check"),
     )
     redis = connect(common.redis_url, cluster=common.redis_cluster)
-    return Checker(settings, redis, ports, Scaling.of(common))
+    return Checker(settings, redis, ports, Scaling.of(common), Ec2Launches(common))
 
 
 warm = Warm(build)

@@ -4,7 +4,8 @@ and the watcher do on their own paths, done once more in case neither is there t
 One run, in order:
 1. requeue the in-flight jobs of nodes whose heartbeat lapsed;
 2. answer jobs that expired while pending (every job gets a reply), drop ids nobody owns;
-3. note whether the node runs (heartbeat, else EC2) in the uptime ledger GET /cost reads;
+3. note whether the node runs (heartbeat, else EC2) in the uptime ledger GET /cost reads,
+   and count the nodes running with no heartbeat past a boot grace (NodesSilent, ADR 0033);
 4. then one of: under a budget hold, stop whatever still runs; with jobs pending, start
    the node unless a hold is set (a `--no-wait` client polls nothing that would); else
    stop a node idle for its idle time plus the grace (the watcher failed to).
@@ -29,6 +30,7 @@ from tlfif.ports import Metrics, NodeControl, NodeFleet, ReplyStore
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, queue_errors
 from tlfif.settings import CheckSettings
+from tlfif.silent import NODES_SILENT_METRIC, NodeLaunches, silent_nodes
 from tlfif.uptime import UptimeStore
 from tlfif.wake import NodeWaker, Scaling
 
@@ -57,6 +59,7 @@ class CheckReport:
     queue_depth: int = 0
     hold: HoldKind | None = None
     node_up: bool | None = None  # None: EC2 could not be asked
+    nodes_silent: int | None = None  # None: not counted (EC2 could not be asked)
     # none | started | start_failed | held_manual | held_engine_failed | idle_stop |
     # idle_stop_failed | budget_stop | budget_stop_failed | scaled_out (ADR 0032)
     action: str = "none"
@@ -69,9 +72,12 @@ async def run_check(
     *,
     clock: Callable[[], int] = now_ms,
     scaling: Scaling | None = None,
+    launches: NodeLaunches | None = None,
 ) -> CheckReport:
-    """One run of the check. Raises QueueUnavailable when Redis fails."""
-    return await ScheduledCheck(redis, ports, settings, clock, scaling).run()
+    """One run of the check. Raises QueueUnavailable when Redis fails. NodesSilent is
+    counted when `launches` (EC2's launch times) is given, as the Lambda and the local
+    loop give it."""
+    return await ScheduledCheck(redis, ports, settings, clock, scaling, launches).run()
 
 
 class ScheduledCheck:
@@ -82,8 +88,11 @@ class ScheduledCheck:
         settings: CheckSettings,
         clock: Callable[[], int],
         scaling: Scaling | None = None,
+        launches: NodeLaunches | None = None,
     ) -> None:
         self.redis = redis
+        self.launches = launches
+        self.node_count_max = (scaling or Scaling()).node_count_max
         self.ports = ports
         self.settings = settings
         self.clock = clock
@@ -110,6 +119,7 @@ class ScheduledCheck:
         now = self.clock()
         if report.node_up is not None:
             await UptimeStore(self.redis).observe(report.node_up, now)
+        report.nodes_silent = await self._count_silent(beats, report.node_up, now)
         if report.hold == "budget":
             report.action = await self._enforce_budget(report.node_up)
         elif report.queue_depth > 0:
@@ -142,6 +152,28 @@ class ScheduledCheck:
             except ReplyStoreError as exc:
                 log.warning("expired job not answered yet", extra={"id": job_id, "error": exc})
         return answered
+
+    async def _count_silent(
+        self, beats: list[Heartbeat], node_up: bool | None, now: int
+    ) -> int | None:
+        """Publishes NodesSilent; None (nothing published, which the alarm takes as not
+        breaching) when EC2 cannot be asked. No EC2 call when the answer is known: the
+        fleet is down, or every node it may have beats."""
+        if self.launches is None:
+            return None
+        if node_up is False or len(beats) >= self.node_count_max:
+            silent: list[str] = []
+        else:
+            try:
+                running = await asyncio.to_thread(self.launches.running_since)
+            except NodeControlError as exc:
+                log.warning("EC2 launch times unknown", extra={"error": exc.message})
+                return None
+            silent = silent_nodes(running, beats, now)
+        if silent:
+            log.warning("nodes running with no heartbeat", extra={"nodes": silent})
+        self.ports.metrics.count(NODES_SILENT_METRIC, len(silent))
+        return len(silent)
 
     async def _ec2_says_up(self) -> bool | None:
         cached = await self.registry.cached_ec2_state()

@@ -20,10 +20,14 @@ from tlfif.errors import ConfigError
 # on /v1 and the watcher asks the engine for it.
 DEFAULT_ENGINE_MODEL = "TinyLlama/TinyLlama-1.1B-Chat-v1.0"
 
+# The node's price per hour in EUR, for the usage estimate (ADR 0034): g4dn.xlarge on demand
+# in eu-central-1, 0.658 USD at 1.1 USD per EUR (tlfif_cli/prices_eu_central_1.json).
+DEFAULT_NODE_HOUR_EUR = 0.598
+
 # Prefixes of the deployables; the shared TLFIF_ set must not claim their names.
 DEPLOYABLE_PREFIXES = (
     "ROUTER_", "WATCHER_", "LOCAL_", "CLI_", "COST_", "BUDGET_", "CHECK_", "HEALTH_", "GUI_",
-    "SENDER_",
+    "SENDER_", "PING_",
 )  # fmt: skip
 
 
@@ -87,6 +91,8 @@ class CommonSettings(StrictSettings):
     # host[:port] of the DNS server webhook hosts are resolved at (UDP); empty: the
     # system's resolver.
     webhook_nameserver: str = ""
+    # The node's EUR per hour for the usage estimate (ADR 0034).
+    node_hour_eur: Annotated[float, Field(ge=0, le=1000)] = DEFAULT_NODE_HOUR_EUR
 
 
 class RouterSettings(StrictSettings):
@@ -242,6 +248,29 @@ class HealthSettings(StrictSettings):
 
     # The seed's limit (RED-004): a PING slower than this is a failed check.
     max_ms: Annotated[int, Field(ge=1)] = 200
+
+
+class PingSettings(StrictSettings):
+    """`TLFIF_PING_*`: the ping_check Lambda, the uptime probe outside the VPC (ADR 0033)."""
+
+    model_config = SettingsConfigDict(env_prefix="TLFIF_PING_", extra="forbid", frozen=True)
+
+    # The public API's GET /ping (infra passes the API's own endpoint).
+    url: str
+    # Also called each run, so the queue_health Lambda checks Redis (and publishes
+    # QueueHealthFailed) every minute, not only when someone asks; empty: not called.
+    queue_health_url: str = ""
+    # Each GET's limit: /ping answers in milliseconds, so a few seconds means down.
+    timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 3.0
+
+    @field_validator("url", "queue_health_url")
+    @classmethod
+    def _http_url(cls, value: str, info: Any) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL")
+        if info.field_name == "url" and not value:
+            raise ValueError("must be the API's GET /ping URL")
+        return value
 
 
 class CostSettings(StrictSettings):

@@ -42,6 +42,15 @@ SENDER_GB_SECONDS = 1.0 * 0.25
 SENDER_LOG_GB = 2e-6
 SENDER_S3_GETS = 3
 WEBHOOK_KMS_REQUESTS = 2 + 2
+# The uptime probe (ADR 0033; infra/main.tf local.ping_check_minutes): each run is ping_check
+# (~0.2 s at 128 MB: two GETs) and the two runs it causes behind the gateway, queue_health
+# (~20 ms at 256 MB) and the router's /ping (~10 ms); ~3 KB of log lines and EMF in all.
+# ping_check and queue_health are untraced; the router's /ping is traced.
+PROBE_MINUTES = 1.0
+BROKEN_ALARMS = 6  # infra/modules/observability/broken.tf
+PROBE_GB_SECONDS = 0.2 * 0.125 + 0.02 * 0.25
+PROBE_ROUTER_SECONDS = 0.01
+PROBE_LOG_GB = 3e-6
 
 
 @dataclass(frozen=True)
@@ -194,7 +203,9 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
         Line(
             "CloudWatch custom metrics (EMF, GPU)",
             "cloudwatch.metric_month",
-            idle=2.0,  # QueueDepth and CurrentSpendEUR, published all month
+            # QueueDepth and CurrentSpendEUR; QueueHealthFailed, NodesSilent and PingOk
+            # (ADR 0033): published all month
+            idle=5.0,
             per_session=NODE_METRICS * metric_hours / HOURS_PER_MONTH,
         ),
         Line("CloudWatch alarms (per metric)", "cloudwatch.alarm_metric_month", idle=_alarms(d)),
@@ -214,6 +225,7 @@ def tlfif_lines(d: Deployment, usage: Usage) -> list[Line]:
         Line("S3 replies (PUT)", "s3.put_thousand", per_session=usage.minutes / 1000),
         Line("S3 replies (GET)", "s3.get_thousand", per_session=usage.minutes / 1000),
         *_reply_event_lines(d, replies),
+        *_probe_lines(d),
         Line("VPC, gateways, S3 gateway endpoint", None),
         Line("Cognito user pool (<= 10,000 users)", None),
         Line("Budgets (no actions), alerts, EventBridge", None),
@@ -263,6 +275,23 @@ def _reply_event_lines(d: Deployment, replies: float) -> list[Line]:
     return lines
 
 
+def _probe_lines(d: Deployment) -> list[Line]:
+    """The uptime probe each PROBE_MINUTES (ADR 0033), idle or not: ping_check outside the
+    VPC, and the queue_health and router runs its GETs cause. Its alarms are in _alarms."""
+    runs = MINUTES_PER_MONTH / PROBE_MINUTES
+    router_gb_s = runs * PROBE_ROUTER_SECONDS * d.router_memory_mb / 1024
+    return [
+        Line("ping probe Lambda + the runs it causes", "lambda.gb_second",
+             idle=runs * PROBE_GB_SECONDS + router_gb_s),
+        Line("ping probe requests (3 functions a run)", "lambda.request_million",
+             idle=3 * runs / 1e6),
+        Line("ping probe through API Gateway (/ping, /queue-health)", "apigw.http.request_million",
+             idle=2 * runs / 1e6),
+        Line("ping probe logs and EMF", "cloudwatch.logs_ingest_gb", idle=runs * PROBE_LOG_GB),
+        Line("ping probe traces (the router's /ping)", "xray.trace_million", idle=runs / 1e6),
+    ]  # fmt: skip
+
+
 def _redis_lines(d: Deployment, node_hours: float, check_runs: float) -> list[Line]:
     if d.redis_mode == "node":
         meter = f"elasticache.node.valkey.{d.redis_node_type}.hour"
@@ -290,8 +319,10 @@ def _redis_lines(d: Deployment, node_hours: float, check_runs: float) -> list[Li
 def _alarms(d: Deployment) -> float:
     """Alarm metrics infra/modules/observability creates: 4 short routes, the long poll,
     the idle-miss net of each node, Lambda errors (4 metrics: the router, the scheduled
-    check, budget_killer, the webhook sender), Redis memory in node mode."""
-    return 4 + 1 + d.node_count_max + 4 + (1 if d.redis_mode == "node" else 0)
+    check, budget_killer, the webhook sender), Redis memory in node mode, and ADR 0033's
+    six of one metric each (queue health, spend silent, API 5xx rate, router throttles,
+    nodes silent, ping dead)."""
+    return 4 + 1 + d.node_count_max + 4 + (1 if d.redis_mode == "node" else 0) + BROKEN_ALARMS
 
 
 def seed_lines(usage: Usage) -> list[Line]:

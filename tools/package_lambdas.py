@@ -65,6 +65,12 @@ FUNCTIONS = (
         ("router/static/*", "router/lambda_stream.sh"),  # the chat page; the edge's run script
     ),
     Function("queue_health", "queue_health.handler", BASE),
+    # ADR 0033: the uptime probe outside the VPC; urllib for its GETs, no Redis, no AWS call.
+    Function(
+        "ping_check",
+        "ping_check.handler",
+        ("pydantic", "pydantic-settings", "aws-lambda-powertools"),
+    ),
     Function(
         "cost_publisher",
         "cost_publisher.handler",
@@ -203,7 +209,7 @@ def build_all(
     functions: Sequence[Function], pins: dict[str, str], out_dir: Path, python: str | None
 ) -> list[Path]:
     """Every function's zip. Functions that need the same distributions share one install
-    (three of the six need exactly BASE + boto3), and the installs, then the builds, run
+    (three of the seven need exactly BASE + boto3), and the installs, then the builds, run
     side by side: pip mostly waits on the index, and compileall and zlib leave the GIL."""
     with (
         tempfile.TemporaryDirectory(prefix="lambda-deps-") as work,

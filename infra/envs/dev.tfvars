@@ -67,3 +67,11 @@ idle_miss_minutes       = 35
 enable_cloudtrail   = true
 enable_config_rules = false
 enable_dr_test      = false
+
+# The deploy role for GitHub Actions by OIDC (issue 20); set github_repository to turn it on.
+# One provider per account: the second environment applied takes the first's ARN (output
+# deploy_oidc_provider_arn) as github_oidc_provider_arn.
+github_repository        = ""
+github_branch            = "main"
+github_oidc_provider_arn = ""
+tofu_state_bucket        = "CHANGE-ME-tofu-state"

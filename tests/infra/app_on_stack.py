@@ -41,6 +41,7 @@ from tlfif.settings import (
     CommonSettings,
     CostSettings,
     HealthSettings,
+    PingSettings,
     RouterSettings,
     SenderSettings,
     StrictSettings,
@@ -56,6 +57,7 @@ SETTINGS: dict[str, tuple[type[StrictSettings], ...]] = {
     "budget_killer": (CommonSettings, BudgetSettings),
     "scheduled_check": (CommonSettings, CheckSettings),
     "webhook_sender": (CommonSettings, SenderSettings),
+    "ping_check": (CommonSettings, PingSettings),
     "node": (CommonSettings, WatcherSettings),
 }
 OVERRIDDEN = {

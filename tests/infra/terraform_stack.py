@@ -33,7 +33,7 @@ TEST_VARS = "test.tfvars.json"
 REGION = "eu-central-1"
 LAMBDAS = (
     "router", "queue_health", "cost_publisher", "budget_killer", "scheduled_check",
-    "webhook_sender",
+    "webhook_sender", "ping_check",
 )  # fmt: skip
 # Where a provider may sit on machines of this kind; TLFIF_TF_PLUGIN_DIR names another.
 PLUGIN_DIRS = ("/opt/tf-plugins", "~/.terraform.d/plugins")

@@ -574,6 +574,69 @@ def test_alarms_per_route_and_an_idle_miss_safety_net() -> None:
     assert alarms["idle_miss"]["treat_missing_data"] == "notBreaching"
 
 
+# ADR 0033: name -> (metric, its missing-data rule). Each watches one metric (billed per metric).
+BROKEN_ALARMS = {
+    "queue_health": ("QueueHealthFailed", "notBreaching"),
+    "spend_silent": ("CurrentSpendEUR", "breaching"),
+    "api_5xx": ("5xx", "notBreaching"),
+    "router_throttles": ("Throttles", "notBreaching"),
+    "nodes_silent": ("NodesSilent", "notBreaching"),
+    "ping_dead": ("PingOk", "breaching"),
+}
+
+
+def test_the_alarms_that_say_it_is_broken() -> None:
+    alarms = {r.name: r for r in resources("aws_cloudwatch_metric_alarm")}
+    observability = INFRA / "modules" / "observability"
+    text = "\n".join(path.read_text() for path in observability.glob("*.tf"))
+    for name, (metric, missing) in BROKEN_ALARMS.items():
+        body = alarms[name].body
+        assert body["treat_missing_data"] == missing, name
+        assert body["alarm_actions"] == ["${var.alerts_topic_arn}"], name
+        assert "metric_query" not in body, f"{name}: one metric, not metric math"
+        assert metric in (body["metric_name"] + text), name
+        # The runbook line: what it means, then what to do first.
+        assert "First:" in body["alarm_description"], name
+        assert f"aws_cloudwatch_metric_alarm.{name}," in text, f"{name} not in alarm_names"
+        # docs/operations.md's alarm table names it as prod does.
+        shown = body["alarm_name"].replace("${var.name}", "tl-fif")
+        assert f"`{shown}`" in (REPO / "docs" / "operations.md").read_text(), shown
+
+
+def test_the_probe_runs_outside_the_vpc_each_minute_and_the_bill_knows() -> None:
+    from tlfif_cli.bill_model import PROBE_MINUTES
+
+    probe = lambda_functions()["ping_check"]
+    assert probe["in_vpc"] is False and probe["tracing"] == "PassThrough"
+    assert set(probe["env"]) == {"TLFIF_PING_URL", "TLFIF_PING_QUEUE_HEALTH_URL"}
+    assert probe["env"]["TLFIF_PING_URL"] == "${module.api.api_endpoint}/ping"
+    root = next(b for b in load(INFRA / "main.tf")["locals"] if "ping_check_minutes" in b)
+    assert root["ping_check_minutes"] == PROBE_MINUTES
+    schedule = load(INFRA / "modules" / "schedule" / "main.tf")["locals"][0]["schedules"]
+    assert "ping_check" in schedule
+
+
+def test_the_deploy_role_trusts_only_the_repositorys_branch_and_tags() -> None:
+    module = INFRA / "modules" / "deploy_identity"
+    data = [b for _, b in blocks("data", [module / "main.tf"]) if "aws_iam_policy_document" in b]
+    (trust,) = [b["aws_iam_policy_document"]["trust"] for b in data]
+    (statement,) = nested(trust, "statement")
+    conditions = {c["variable"]: c for c in nested(statement, "condition")}
+    aud = conditions["${local.token_host}:aud"]
+    assert (aud["test"], aud["values"]) == ("StringEquals", ["sts.amazonaws.com"])
+    assert conditions["${local.token_host}:sub"]["test"] == "StringLike"
+    main = load(module / "main.tf")["locals"][0]
+    subjects = str(main["subjects"])
+    assert "repo:${var.github_repository}:ref:refs/heads/${var.github_branch}" in subjects
+    assert "repo:${var.github_repository}:ref:refs/tags/v*" in subjects
+    assert main["token_host"] == "token.actions.githubusercontent.com"
+    (provider,) = resources("aws_iam_openid_connect_provider")
+    assert provider.body["client_id_list"] == ["sts.amazonaws.com"]
+    assert provider.body["count"] == "${local.create_provider ? 1 : 0}"
+    outputs = {name for _, block in blocks("output", [INFRA / "outputs.tf"]) for name in block}
+    assert "deploy_role_arn" in outputs
+
+
 def test_dashboard_shows_what_the_issue_lists() -> None:
     text = (INFRA / "modules" / "observability" / "main.tf").read_text()
     for metric in (
@@ -633,6 +696,7 @@ def test_every_resource_with_a_name_tag_names_itself() -> None:
         "aws_cognito_user_pool_domain",
         "aws_cognito_user_pool_client",
         "aws_cloudwatch_dashboard",
+        "aws_cloudwatch_query_definition",  # saved Logs Insights queries take no tags
         "aws_budgets_budget",
         "aws_ec2_instance_state",
         "aws_config_configuration_recorder",
@@ -655,7 +719,8 @@ def test_bill_model_counts_the_alarms_infra_creates() -> None:
     from tlfif_cli.bill_model import Deployment, _alarms
 
     locals_ = load(INFRA / "modules" / "observability" / "main.tf")["locals"][0]
-    created = len(locals_["short_routes"]) + 1 + len(locals_["guarded_functions"])
+    broken = load(INFRA / "modules" / "observability" / "broken.tf")["resource"]
+    created = len(locals_["short_routes"]) + 1 + len(locals_["guarded_functions"]) + len(broken)
     for nodes in (1, 3):  # an idle-miss alarm per node
         assert _alarms(Deployment(redis_mode="serverless", node_count_max=nodes)) == created + nodes
 

@@ -3,7 +3,8 @@ for prod side by side, each on a fresh moto server (tests/infra/terraform_stack.
 dev, between apply and the second plan, the app runs on what apply created
 (tests/infra/app_on_stack.py). Dev also turns on the streaming edge (ADR 0028), which is
 off in both envs' tfvars, so its function URL is applied too, and makes DEV_NODES nodes
-(ADR 0032; both envs' tfvars make one).
+(ADR 0032; both envs' tfvars make one). Both turn on the deploy identity (a repository
+named), so its OIDC provider and role are applied too, beside ADR 0033's alarms.
 
 The second plan may show only KNOWN_DRIFT: changes that come from what moto stores, each
 named with its cause. Destroy must leave nothing in the state. The two stacks run in
@@ -47,6 +48,12 @@ NO_RULE_DESCRIPTION = "moto does not store a security group rule's description"
 STREAM_FUNCTION = "router_stream"
 # dev's node_count_max (ADR 0032): more than one node, as the fleet code must find them.
 DEV_NODES = 2
+# The deploy identity's opt-in (infra/modules/deploy_identity).
+REPOSITORY = "example/tl-fif"
+# ADR 0033's alarms, by suffix.
+BROKEN_ALARMS = (
+    "queue-health", "spend-silent", "api-5xx", "router-throttles", "nodes-silent", "ping-dead",
+)  # fmt: skip
 # address -> why the second plan shows it; the same for dev and prod.
 KNOWN_DRIFT: dict[str, str] = {
     **{
@@ -98,6 +105,7 @@ def stack_for(tmp_path: Path) -> Iterator[Callable[[str], Stack]]:
         started.append(moto)
         stack = Stack(env, copy_infra(tmp_path / env, url), url, binary, tmp_path / f"{env}.log")
         owners_first_steps(stack)
+        add_test_vars(stack, {"github_repository": REPOSITORY})
         if env == "dev":
             enable_stream_edge(stack)
             add_test_vars(stack, {"node_count_max": DEV_NODES})
@@ -198,6 +206,36 @@ def check_reply_events(stack: Stack) -> None:
     assert rules == {"prefix": "replies/", "suffix": ".json"}
 
 
+def check_alarms_and_deploy_role(stack: Stack) -> None:
+    """ADR 0033's alarms exist with their missing-data rules; the deploy role trusts the
+    repository's branch and v* tags only, through GitHub's provider for STS."""
+    outputs = stack.outputs()
+    names = [f"{stack.name}-{suffix}" for suffix in BROKEN_ALARMS]
+    assert set(names) <= set(outputs["alarm_names"])
+    found = stack.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
+    missing = {a["AlarmName"].removeprefix(f"{stack.name}-"): a["TreatMissingData"] for a in found}
+    assert missing == {
+        **dict.fromkeys(BROKEN_ALARMS, "notBreaching"),
+        "spend-silent": "breaching",
+        "ping-dead": "breaching",
+    }
+    iam = stack.client("iam")
+    (provider,) = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])[
+        "ClientIDList"
+    ] == ["sts.amazonaws.com"]
+    role = iam.get_role(RoleName=f"{stack.name}-deploy")["Role"]
+    assert outputs["deploy_role_arn"] == role["Arn"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Federated": provider["Arn"]}
+    host = "token.actions.githubusercontent.com"
+    assert statement["Condition"]["StringEquals"] == {f"{host}:aud": "sts.amazonaws.com"}
+    subjects = statement["Condition"]["StringLike"][f"{host}:sub"]
+    assert sorted(subjects) == [f"repo:{REPOSITORY}:ref:refs/heads/main",
+                                f"repo:{REPOSITORY}:ref:refs/tags/v*"]  # fmt: skip
+
+
 def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
     stack_for: Callable[[str], Stack],
     redis_cluster_server: RedisServer,
@@ -213,14 +251,19 @@ def test_dev_and_prod_round_trips_and_the_app_runs_on_what_dev_created(
         check_nodes(stack, DEV_NODES)
         check_stream_edge(stack)
         check_reply_events(stack)
+        check_alarms_and_deploy_role(stack)
         reply = run_one_prompt(stack, redis_cluster_server.url, engine.url, tmp_path)
         assert reply.status == "done"
+
+    def check_prod(stack: Stack) -> None:
+        check_nodes(stack, 1)
+        check_alarms_and_deploy_role(stack)
 
     dev, prod = stack_for("dev"), stack_for("prod")
     with ThreadPoolExecutor(2) as pool:
         trips = {
             dev.env: pool.submit(round_trip, dev, app_runs),
-            prod.env: pool.submit(round_trip, prod, lambda stack: check_nodes(stack, 1)),
+            prod.env: pool.submit(round_trip, prod, check_prod),
         }
         results = {env: trip.result() for env, trip in trips.items()}
     for stack in (dev, prod):

@@ -158,8 +158,8 @@ def test_the_webhook_sender_and_the_replies_topic_cost_nothing_while_idle(
     (run,) = [line for line in ours if line.meter == "lambda.gb_second"]
     assert run.per_session == pytest.approx(5 * 1.0 * 0.25)  # a reply a minute, 1 s at 256 MB
     month = estimate(lines, prices, usage, free_tier=True)
-    assert round(month.idle_floor_eur, 2) == 10.92
-    assert abs(month.all_in_eur - 15.08) <= 0.05
+    assert round(month.idle_floor_eur, 2) == 11.56  # 10.92 before ADR 0033's alarms and probe
+    assert abs(month.all_in_eur - 15.72) <= 0.05
 
 
 def test_a_mail_per_reply_only_when_the_topic_has_an_address() -> None:
@@ -214,5 +214,25 @@ def test_two_nodes_cost_what_the_adr_says(prices: PriceTable) -> None:
         estimate(tlfif_lines(replace(d, node_count_max=n), usage), prices, usage, True)
         for n in (1, 2)
     )
-    assert (round(one.idle_floor_eur, 2), round(one.all_in_eur, 2)) == (10.92, 15.08)
-    assert (round(two.idle_floor_eur, 2), round(two.all_in_eur, 2)) == (13.09, 19.36)
+    # ADR 0032's figures (10.92, 15.08; 13.09, 19.36) plus ADR 0033's EUR 0.64 a month.
+    assert (round(one.idle_floor_eur, 2), round(one.all_in_eur, 2)) == (11.56, 15.72)
+    assert (round(two.idle_floor_eur, 2), round(two.all_in_eur, 2)) == (13.73, 20.00)
+
+
+def test_the_alarms_and_the_probe_add_what_adr_0033_says(prices: PriceTable) -> None:
+    """Six alarm metrics beyond the free ten, the probe's gateway requests; the rest of the
+    probe (Lambda, logs, traces, its three metrics) inside the always-free allowances."""
+    from tlfif_cli.bill_model import BROKEN_ALARMS, PROBE_MINUTES, _alarms, _probe_lines
+
+    d = Deployment.from_tfvars(ENVS / "prod.tfvars")
+    assert BROKEN_ALARMS == 6 and _alarms(d) == 16
+    usage = Usage(sessions=30, minutes=5)
+    probe = {line.meter: line.idle for line in _probe_lines(d)}
+    runs = 730 * 60 / PROBE_MINUTES
+    assert probe["apigw.http.request_million"] == pytest.approx(2 * runs / 1e6)
+    assert probe["lambda.request_million"] == pytest.approx(3 * runs / 1e6)
+    without = [line for line in tlfif_lines(d, usage) if not line.resource.startswith("ping")]
+    month = estimate(tlfif_lines(d, usage), prices, usage, free_tier=True)
+    before = estimate(without, prices, usage, free_tier=True)
+    added = month.idle_floor_eur - before.idle_floor_eur
+    assert added == pytest.approx(0.105 / prices.usd_per_eur, abs=0.005)  # the gateway only

@@ -94,7 +94,10 @@ def test_nodes_default_to_the_tfvars_and_one_more_is_priced(
     assert code == 0
     assert body["nodes"]["count"] == 1 and body["nodes"]["from"] == "node_count_max"
     assert body["nodes"]["one_more_node_idle_eur_month"] == 2.17
-    assert (body["idle_floor_eur_month"], body["sessions"]["eur_month"]) == (10.92, 15.08)
+    assert (body["idle_floor_eur_month"], body["sessions"]["eur_month"]) == (
+        11.56,
+        15.72,
+    )  # ADR 0033: +0.64
     assert body["session_node_minutes"] == 12.0
 
 
@@ -104,7 +107,7 @@ def test_nodes_flag_prints_the_month_with_n_nodes(capsys: pytest.CaptureFixture[
     assert code == 0
     assert body["nodes"]["count"] == 2 and body["nodes"]["from"] == "--nodes"
     assert "burst" in body["nodes"]["sessions_assume"]
-    assert (body["idle_floor_eur_month"], body["sessions"]["eur_month"]) == (13.09, 19.36)
+    assert (body["idle_floor_eur_month"], body["sessions"]["eur_month"]) == (13.73, 20.00)
     assert body["session_node_minutes"] == 19.0  # 5 work + 2 x (2 boot + 5 idle)
     code, out, _ = run(capsys, "--nodes", "2")
     assert code == 0 and "TL-FIF as deployed, 2 nodes" in out

@@ -32,6 +32,7 @@ locals {
     queue_health    = []
     cost_publisher  = []
     webhook_sender  = []
+    ping_check      = [] # the public API over HTTPS only: logs and traces are all its role holds
   }
   describes_ec2 = toset(["router", "scheduled_check", "budget_killer", "cost_publisher"])
 }
@@ -124,9 +125,19 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
+    # ADR 0034: GET /usage reads the users' months (the nodes write them).
+    for_each = each.key == "router" ? [1] : []
+    content {
+      sid       = "ReadUsage"
+      actions   = ["s3:GetObject"]
+      resources = ["${var.replies_bucket_arn}/usage/*"]
+    }
+  }
+
+  dynamic "statement" {
     # Without ListBucket a missing reply reads as 403, not 404 ("not written yet"); the
     # API keys are listed under their prefix (GET /keys); a user's first GET /webhook-secret
-    # finds none.
+    # finds none; the owner's GET /usage lists usage/<month>/.
     for_each = each.key == "router" ? [1] : []
     content {
       sid       = "ListReplies"
@@ -135,7 +146,7 @@ data "aws_iam_policy_document" "this" {
       condition {
         test     = "StringLike"
         variable = "s3:prefix"
-        values   = ["replies/*", "api-keys/*", "webhooks/*", "webhook-secrets/*"]
+        values   = ["replies/*", "api-keys/*", "webhooks/*", "webhook-secrets/*", "usage/*"]
       }
     }
   }

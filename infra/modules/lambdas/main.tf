@@ -1,5 +1,6 @@
-# The Lambdas: router, queue_health, scheduled_check, budget_killer, cost_publisher and
-# webhook_sender (the only one outside the VPC: it posts to receivers on the internet), each from
+# The Lambdas: router, queue_health, scheduled_check, budget_killer, cost_publisher,
+# webhook_sender (outside the VPC: it posts to receivers on the internet) and ping_check
+# (outside the VPC: it calls the public API as a client does, ADR 0033), each from
 # dist/lambda/<name>.zip (`make lambda-package`). Every deploy publishes a version; callers
 # (API Gateway, EventBridge, SNS) invoke the `prod` alias only, so a roll-back is moving the
 # alias (var.lambda_pinned_versions, or `aws lambda update-alias` at once). Versions beyond
@@ -37,7 +38,8 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116:a failed async run is mailed by the lambda-errors alarm; a DLQ nobody reads adds nothing
   # checkov:skip=CKV_AWS_173:Lambda encrypts variables at rest with its own key; a CMK costs USD 1/month and adds a KMS call to every cold start
   # checkov:skip=CKV_AWS_272:code signing needs a Signer profile per deploy; the zips are built and deployed by the same owner
-  # checkov:skip=CKV_AWS_117:webhook_sender alone runs outside the VPC: it posts webhooks to receivers on the internet, which no VPC path here reaches (ADR 0031); every other function is in it
+  # checkov:skip=CKV_AWS_50:ping_check and queue_health run each minute and are not traced (a trace of one GET or one PING tells nothing the metric does not; 87,600 traces a month would pass X-Ray's free 100k, ADR 0033); every other function is
+  # checkov:skip=CKV_AWS_117:webhook_sender and ping_check alone run outside the VPC: one posts webhooks to receivers on the internet (ADR 0031), the other calls the public API as a client would (ADR 0033), which no VPC path here reaches; every other function is in it
   for_each = var.functions
 
   function_name    = "${var.name}-${each.key}"
@@ -79,7 +81,9 @@ resource "aws_lambda_function" "this" {
   }
 
   tracing_config {
-    mode = "Active" # X-Ray's always-free 100k traces a month cover this traffic
+    # X-Ray's always-free 100k traces a month cover this traffic; the probe and the queue
+    # check it calls each minute (87,600 runs a month) pass through untraced (ADR 0033).
+    mode = each.value.tracing
   }
 
   logging_config {

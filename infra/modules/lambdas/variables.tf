@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "functions" {
-  description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables), reserved (concurrency; -1 unreserved); runs (another function's zip, role and log group, run another way), layers, function_url (a public, streamed function URL on its prod alias, ADR 0028)."
+  description = "Per function: handler, memory_mb, timeout_s, in_vpc, env (extra variables), reserved (concurrency; -1 unreserved); runs (another function's zip, role and log group, run another way), layers, function_url (a public, streamed function URL on its prod alias, ADR 0028); tracing (X-Ray: Active, or PassThrough where each minute's run would only fill the free traces, ADR 0033)."
   type = map(object({
     handler      = string
     memory_mb    = number
@@ -15,6 +15,7 @@ variable "functions" {
     runs         = optional(string)
     layers       = optional(list(string), [])
     function_url = optional(bool, false)
+    tracing      = optional(string, "Active")
   }))
 }
 

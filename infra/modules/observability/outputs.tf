@@ -10,5 +10,13 @@ output "alarm_names" {
     [aws_cloudwatch_metric_alarm.long_poll.alarm_name, aws_cloudwatch_metric_alarm.lambda_errors.alarm_name],
     aws_cloudwatch_metric_alarm.idle_miss[*].alarm_name,
     aws_cloudwatch_metric_alarm.redis_memory[*].alarm_name,
+    [for a in [
+      aws_cloudwatch_metric_alarm.queue_health,
+      aws_cloudwatch_metric_alarm.spend_silent,
+      aws_cloudwatch_metric_alarm.api_5xx,
+      aws_cloudwatch_metric_alarm.router_throttles,
+      aws_cloudwatch_metric_alarm.nodes_silent,
+      aws_cloudwatch_metric_alarm.ping_dead,
+    ] : a.alarm_name],
   )
 }

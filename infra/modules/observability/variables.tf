@@ -57,3 +57,13 @@ variable "redis_name" {
   description = "Cache name (dimension)."
   type        = string
 }
+
+variable "scheduled_check_minutes" {
+  description = "The scheduled check's period: the nodes-silent alarm's."
+  type        = number
+}
+
+variable "ping_check_minutes" {
+  description = "The ping probe's period: the ping-dead alarm's."
+  type        = number
+}

@@ -4,6 +4,8 @@
 #     (its own setting); the seed's Cost Explorer call every 15 minutes is USD 29/month alone.
 #   scheduled_check every M minutes: requeue jobs of a node whose heartbeat lapsed, restart
 #     the node for stranded jobs (ARCHITECTURE.md, "Node lifecycle").
+#   ping_check every minute: the uptime probe of the public /ping (ADR 0033), the cheap
+#     stand-in for a Synthetics canary.
 
 locals {
   schedules = {
@@ -16,6 +18,11 @@ locals {
       function = var.scheduled_check_function_name
       alias    = var.scheduled_check_alias_arn
       rate     = "rate(${var.scheduled_check_minutes} minute${var.scheduled_check_minutes == 1 ? "" : "s"})"
+    }
+    ping_check = {
+      function = var.ping_check_function_name
+      alias    = var.ping_check_alias_arn
+      rate     = "rate(${var.ping_check_minutes} minute${var.ping_check_minutes == 1 ? "" : "s"})"
     }
   }
 }
