@@ -8,6 +8,7 @@ nothing; a redelivered message (same SNS MessageId) changes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +21,14 @@ from tlfif.nodes import NodeRegistry
 from tlfif.ports import NodeFleet
 from tlfif.redis_conn import RedisClient, connect
 from tlfif.runtime.lambda_logs import lambda_logger
+from tlfif.runtime.logs import log_audit
 from tlfif.runtime.metrics import EmfMetrics
 from tlfif.runtime.warm import Warm
 from tlfif.settings import BudgetSettings, CommonSettings
 
 logger = lambda_logger("budget_killer")
+# Under the Powertools logger's own, so its lines carry the invocation's context.
+audit_log = logging.getLogger("budget_killer.audit")
 # Longer than SNS keeps retrying a delivery.
 ALERT_MEMORY_SECONDS = 7 * 86400
 
@@ -97,6 +101,7 @@ async def act_on(killer: Killer, record: dict[str, Any]) -> dict[str, Any]:
         "budget hold set",
         extra={"budget": alert.budget_name, "amountUsd": alert.amount_usd, "stopped": stopped},
     )
+    log_audit(audit_log, "budget_stop", "budget", "hold_set", stopped=stopped)
     return {"action": "hold", "budget": alert.budget_name, "stopped": stopped}
 
 

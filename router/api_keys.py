@@ -16,6 +16,7 @@ from router.inputs import json_body
 from tlfif.api_key_contracts import KeyCreated, KeyList, KeyRevoked, key_request
 from tlfif.errors import KeyStoreError
 from tlfif.key_ring import KeyRing
+from tlfif.runtime.logs import log_audit
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ async def create(request: Request) -> Response:
     claims = await owner(request, may="manage API keys")
     wanted = key_request(await json_body(request))
     key, secret = await _key_ring(request).create(wanted.name, claims.sub)
-    log.warning("API key created", extra={"sub": claims.sub, "key_id": key.id})
+    log_audit(log, "key_create", claims.sub, "created", keyId=key.id)
     created = KeyCreated(**key.view().model_dump(), secret=secret)
     return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
@@ -39,7 +40,7 @@ async def list_keys(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     claims = await owner(request, may="manage API keys")
     key = await _key_ring(request).revoke(request.path_params["id"])
-    log.warning("API key revoked", extra={"sub": claims.sub, "key_id": key.id})
+    log_audit(log, "key_revoke", claims.sub, "revoked", keyId=key.id)
     revoked = KeyRevoked(**key.view().model_dump())
     return JSONResponse(revoked.model_dump(mode="json"))
 

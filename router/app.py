@@ -25,6 +25,7 @@ from router import (
     infer,
     node,
     result,
+    usage,
     wake,
     webhook_secret,
 )
@@ -47,6 +48,7 @@ ROUTES = [
     Route("/wake", wake.wake, methods=["POST"]),
     Route("/status", node.status, methods=["GET"]),
     Route("/cost", cost.cost, methods=["GET"]),
+    Route("/usage", usage.usage, methods=["GET"]),
     Route("/budget/resume", budget.resume, methods=["POST"]),
     # The owner's API keys (ADR 0027); every route above also answers under /api-key/.
     Route("/keys", api_keys.create, methods=["POST"]),

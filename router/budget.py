@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from router.deps import owner, services
 from tlfif.budget import lift_budget_hold
 from tlfif.contracts import BudgetResumed
+from tlfif.runtime.logs import log_audit
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ async def resume(request: Request) -> Response:
     claims = await owner(request, may="lift the budget hold")
     found = services(request)
     lifted = await lift_budget_hold(found.registry)
-    if lifted:
-        log.warning("budget hold lifted", extra={"sub": claims.sub})
+    log_audit(log, "budget_resume", claims.sub, "lifted" if lifted else "no_hold")
     resumed = BudgetResumed(lifted=lifted, hold=await found.registry.hold())
     return JSONResponse(resumed.model_dump(mode="json"))

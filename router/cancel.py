@@ -10,6 +10,8 @@ answered already is a 409 naming its reply's status.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -19,6 +21,9 @@ from tlfif.contracts import Cancelling, Owner, Reply
 from tlfif.delivery import Queued, cancelled_reply, deliver
 from tlfif.errors import AlreadyAnswered
 from tlfif.queue import JobState
+from tlfif.runtime.logs import log_audit
+
+log = logging.getLogger(__name__)
 
 
 async def cancel(request: Request) -> Response:
@@ -27,8 +32,11 @@ async def cancel(request: Request) -> Response:
     job_id = request.path_params["id"]
     owner = await own_job(found, claims, job_id)
     if owner is None:
+        log_audit(log, "cancel", claims.sub, "answered", jobId=job_id)
         raise already_answered(await lost_jobs_reply(found, claims, job_id))
     state = await ask_cancel(found, job_id, owner)
+    # Where the job was: queued (answered here), running (its node stops it), done, gone.
+    log_audit(log, "cancel", claims.sub, state, jobId=job_id)
     if state == "done":
         reply = await reply_of(found, job_id, owner.reply_key)
         if reply is None:  # signalled, but its reply unreadable a moment: say it is coming

@@ -16,11 +16,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from router.lambda_app import InvocationMetrics, LambdaRouter
 from router.wiring import deps_from_env
+from tlfif.runtime.lambda_logs import FlatFieldsFormatter
 from tlfif.runtime.metrics import NAMESPACE
 
 # The router's own loggers (router.access, router.errors, ...) are children of this one,
-# so the access log comes out as Powertools JSON lines with the invocation's context.
-logger = Logger(service="router")
+# so the access log comes out as Powertools JSON lines with the invocation's context (and a
+# log_event line, the audit events', with its fields at the top level).
+logger = Logger(service="router", logger_formatter=FlatFieldsFormatter())
 metrics = Metrics(namespace=NAMESPACE, service="router")
 # Most invocations count nothing (a poll, /status) and Powertools warns on each such
 # flush; its documentation suggests exactly this filter.

@@ -6,6 +6,8 @@ idle minutes that then apply if no prompt comes (an empty body takes the default
 
 from __future__ import annotations
 
+import logging
+
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -13,7 +15,10 @@ from starlette.responses import JSONResponse, Response
 from router.deps import caller, caller_is_owner, services
 from router.inputs import json_body
 from tlfif.contracts import WakeRequest, Woken, invalid_input
+from tlfif.runtime.logs import log_audit
 from tlfif.wake import seconds_until_ready
+
+log = logging.getLogger(__name__)
 
 
 async def wake(request: Request) -> Response:
@@ -40,4 +45,6 @@ async def wake(request: Request) -> Response:
         started=woke.started,
         node_error=woke.error,
     )
+    outcome = "started" if woke.started else ("refused" if woke.error else woke.phase)
+    log_audit(log, "wake", claims.sub, outcome, idle=asked.idle)
     return JSONResponse(woken.model_dump(mode="json", exclude_none=True))

@@ -11,6 +11,7 @@ from router.authentication import Verifier
 from router.deps import RouterDeps
 from tlfif.aws.api_keys import S3ApiKeyStore
 from tlfif.aws.s3 import S3ReplyStore
+from tlfif.aws.usage import S3UsageStore
 from tlfif.aws.webhook_records import S3WebhookRecords
 from tlfif.aws.webhook_secrets import S3WebhookSecrets
 from tlfif.errors import ConfigError
@@ -44,6 +45,8 @@ def deps_from_env(metrics: Metrics) -> RouterDeps:
         webhook_secrets=S3WebhookSecrets(common.bucket, common.region),
         # A request's webhook under webhooks/ of it, read by the sender (ADR 0031).
         webhook_records=S3WebhookRecords(common.bucket, common.region),
+        # Each user's month under usage/ of it, written by the nodes (ADR 0034).
+        usage=S3UsageStore(common.bucket, common.region),
         node_control=ec2_node_control,
         # Behind the gateway's authorizer no token is verified here, so python-jose and
         # httpx are not even imported: ~150 ms less of every Lambda cold start.

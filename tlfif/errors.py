@@ -177,6 +177,13 @@ class WebhookStoreError(TlfifError):
     public_message = "webhook secret store unavailable"
 
 
+class UsageStoreError(TlfifError):
+    """The usage records (S3 usage/<month>/<sub>.json, ADR 0034) could not be read or kept."""
+
+    status, code, retry_after = 503, "usage_store_unavailable", 5
+    public_message = "usage store unavailable"
+
+
 class NotifyError(TlfifError):
     """Publishing to the replies topic (SNS, ADR 0031) failed."""
 

@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 
 from tlfif.api_key_contracts import ApiKey
 from tlfif.contracts import Reply
+from tlfif.usage_contracts import UsageDelta, UsageRecord
 from tlfif.webhook_contracts import WebhookProfile, WebhookRecord
 
 # EC2's own instance state names.
@@ -120,6 +121,25 @@ class WebhookRecords(Protocol):
     0031), written before the job is queued. Raises ReplyStoreError on a failure."""
 
     async def put_record(self, sub: str, job_id: str, record: WebhookRecord) -> None: ...
+
+
+class UsageStore(Protocol):
+    """Each user's month of usage (S3 usage/<YYYY-MM>/<sub>.json, ADR 0034), kept apart
+    from Redis so a Redis restart loses none of it. Every method raises UsageStoreError on a
+    failure of the store."""
+
+    async def add(self, month: str, sub: str, mark: str, delta: UsageDelta) -> UsageRecord:
+        """Add `delta` to the user's month unless `mark` (a job id) was counted already;
+        returns the record. A write that raced another reads and adds again."""
+        ...
+
+    async def get(self, month: str, sub: str) -> UsageRecord | None:
+        """The user's month, or None if they used nothing in it."""
+        ...
+
+    async def list_month(self, month: str) -> dict[str, UsageRecord]:
+        """Every user's month, by sub (the owner's view)."""
+        ...
 
 
 class SelfStop(Protocol):

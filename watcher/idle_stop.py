@@ -21,6 +21,7 @@ from watcher.claim_gate import ClaimGate
 from watcher.heartbeat import HeartbeatLoop
 from watcher.idle import IdleTimer
 from watcher.redis_health import Backoff, RedisHealth
+from watcher.usage_keeper import UsageKeeper
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ class IdleStopper:
         metrics: Metrics,
         health: RedisHealth,
         backoff_max_seconds: float,
+        usage: UsageKeeper,
     ) -> None:
+        self.usage = usage
         self.idle = idle
         self.gate = gate
         self.heartbeat = heartbeat
@@ -120,4 +123,25 @@ class IdleStopper:
             return False
         self.metrics.count(AUTO_STOPS_METRIC)
         log_event(log, "auto_stop", idleSeconds=window)
+        await self._audit_stop()
         return True
+
+    async def _audit_stop(self) -> None:
+        """The self-stop's audit event: the idle tail goes to the last job (ADR 0034), and
+        to its user's month, written before the node goes down."""
+        tail = self.usage.idle_tail()
+        last = tail.last
+        log_event(
+            log,
+            "audit",
+            action="self_stop",
+            sub=last.sub if last is not None else self.heartbeat.node,
+            outcome="stopped",
+            node=self.heartbeat.node,
+            lastJobId=last.job_id if last is not None else None,
+            idleSeconds=round(tail.idle_seconds, 3),
+            bootSeconds=round(tail.boot_seconds, 3),
+            nodeSeconds=round(tail.node_seconds, 3),
+            costEur=round(tail.cost_eur, 6),
+        )
+        await self.usage.record_idle(tail)

@@ -26,6 +26,7 @@ from watcher.cancel_watch import CancelWatch, JobCancelled
 from watcher.engine import Completion, EngineClient
 from watcher.engine_outage import EngineOutage
 from watcher.redis_health import Backoff, RedisHealth
+from watcher.usage_keeper import UsageKeeper
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,10 @@ class JobRunner:
         outage: EngineOutage,
         health: RedisHealth,
         settings: WatcherSettings,
+        usage: UsageKeeper,
     ) -> None:
         self.node = node
+        self.usage = usage
         self.queue = queue
         self.store = store
         self.engine = engine
@@ -84,6 +87,7 @@ class JobRunner:
         """
         started_ms = now_ms()
         job_id = claim.id
+        self.usage.started(job_id)
         try:
             job: Claimed = (
                 claim.job
@@ -105,6 +109,10 @@ class JobRunner:
             log_event(log, "job_crashed", logging.ERROR, jobId=job_id, error=type(exc).__name__)
             await self._answer_crashed(job_id, exc)
             return DEFAULT_IDLE_MINUTES
+        finally:
+            # A job with no reply of this node's (a copy answered elsewhere, an unknown id)
+            # still leaves the ledger, its share to nobody.
+            self.usage.dropped(job_id)
 
     async def _answer_expired(self, job_id: str) -> int:
         owner = await self._keep_trying(lambda: self.queue.owner(job_id))
@@ -242,7 +250,8 @@ class JobRunner:
     async def _finish(self, job_id: str, sub: str, reply_key: str, reply: Reply) -> None:
         """Write the reply once, then signal it and forget the job (one script): in that
         order, so the job is never forgotten before its reply is safely written. Then the
-        job's one log line: its summary, and its audit event (never the prompt)."""
+        job's one log line: its summary, and its audit event (never the prompt), with the
+        node-seconds it caused (ADR 0034); then, if this node wrote it, the user's usage."""
         written = False
         taken = Taken(self.node, sub)
 
@@ -252,6 +261,7 @@ class JobRunner:
             written = await deliver(self.queue, self.store, reply_key, reply, taken) or written
 
         await self._keep_trying(deliver_once)
+        share = self.usage.finished(job_id, sub)
         log_event(
             log,
             "job_answered",
@@ -265,8 +275,13 @@ class JobRunner:
             finishReason=reply.finish_reason,
             promptTokens=reply.usage.prompt_tokens,
             completionTokens=reply.usage.completion_tokens,
+            nodeSeconds=round(share.node_seconds, 3),
+            bootSeconds=round(share.boot_seconds, 3),
+            costEur=round(self.usage.cost(share.node_seconds), 6),
             written=written,
         )
+        if written:  # a copy's reply written by another node is counted by that one
+            self.usage.record_job(sub, reply, share)
 
     async def _keep_trying(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call` until it passes, backing off while Redis or S3 is unreachable."""

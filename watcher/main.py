@@ -17,6 +17,7 @@ import uvloop
 from tlfif.aws.imds import ImdsSelfStop
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.aws.ssm import SsmReadinessMarker
+from tlfif.aws.usage import S3UsageStore
 from tlfif.errors import ConfigError, TlfifError
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
@@ -70,9 +71,12 @@ async def serve(common: CommonSettings, settings: WatcherSettings) -> int:
         self_stop=self_stop,
         marker=SsmReadinessMarker(common.region, settings.ready_parameter_prefix),
         metrics=EmfMetrics(SERVICE),
+        usage=S3UsageStore(common.bucket, common.region),
     )
     queue = JobQueue(redis, job_ttl_seconds=common.job_ttl_seconds, blocking=claims)
-    node = WatcherNode(settings, node_id, queue, NodeRegistry(redis), engine, ports)
+    node = WatcherNode(
+        settings, node_id, queue, NodeRegistry(redis), engine, ports, common.node_hour_eur
+    )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, node.request_shutdown)

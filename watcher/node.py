@@ -19,10 +19,10 @@ from typing import Any, Literal, TypeVar
 from tlfif.contracts import now_ms
 from tlfif.errors import QueueUnavailable
 from tlfif.nodes import NodeRegistry
-from tlfif.ports import Metrics, ReadinessMarker, ReplyStore, SelfStop
+from tlfif.ports import Metrics, ReadinessMarker, ReplyStore, SelfStop, UsageStore
 from tlfif.queue import JobQueue
 from tlfif.runtime.logs import log_event
-from tlfif.settings import WatcherSettings
+from tlfif.settings import DEFAULT_NODE_HOUR_EUR, WatcherSettings
 from watcher.claim_gate import ClaimGate
 from watcher.consumer import Consumer
 from watcher.engine import EngineClient
@@ -34,6 +34,7 @@ from watcher.idle_stop import IdleStopper
 from watcher.job_runner import JobRunner
 from watcher.redis_health import Backoff, RedisHealth
 from watcher.strays import StrayClaims
+from watcher.usage_keeper import UsageKeeper
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class NodePorts:
     self_stop: SelfStop
     marker: ReadinessMarker
     metrics: Metrics
+    # Each user's month (ADR 0034); None: a node that keeps no usage (the benches).
+    usage: UsageStore | None = None
 
 
 class WatcherNode:
@@ -66,8 +69,13 @@ class WatcherNode:
         registry: NodeRegistry,
         engine: EngineClient,
         ports: NodePorts,
+        node_hour_eur: float = DEFAULT_NODE_HOUR_EUR,
+        booted_at: float | None = None,
     ) -> None:
+        """`booted_at`: when the node's boot began (time.monotonic()); by default this
+        process's start, as on the node, where the watcher starts with the instance."""
         self.settings = settings
+        self.usage = UsageKeeper(ports.usage, node_hour_eur, booted_at=booted_at)
         self.node_id = node_id
         self.queue = queue
         self.engine = engine
@@ -83,11 +91,11 @@ class WatcherNode:
             engine, self.heartbeat, self.gate, self.idle, settings.readiness_timeout_seconds
         )
         self.runner = JobRunner(
-            node_id, queue, ports.store, engine, self.outage, self.health, settings
+            node_id, queue, ports.store, engine, self.outage, self.health, settings, self.usage
         )
         self.stopper = IdleStopper(
             self.idle, self.gate, self.heartbeat, registry, queue, ports.self_stop,
-            ports.metrics, self.health, settings.redis_backoff_max_seconds,
+            ports.metrics, self.health, settings.redis_backoff_max_seconds, self.usage,
         )  # fmt: skip
         self.failed_stop = EngineFailedStop(
             node_id, queue, registry, self.runner, self.heartbeat, ports.self_stop,
@@ -163,6 +171,7 @@ class WatcherNode:
     def _become_ready(self) -> None:
         self.heartbeat.set_state("ready")
         self.idle.mark_ready()
+        self.usage.ready()
         self._spawn(self._mark_ready(now_ms()), "readiness-marker")
         log_event(log, "node_ready", node=self.node_id, idleSeconds=self.idle.window_seconds)
 

@@ -95,9 +95,9 @@ run "every_bucket_keeps_versions_and_expires_old_ones" {
 
   assert {
     condition = alltrue([for lc in [aws_s3_bucket_lifecycle_configuration.replies, aws_s3_bucket_lifecycle_configuration.models] : alltrue([
-      for r in lc.rule : one(r.noncurrent_version_expiration).noncurrent_days == (startswith(r.id, "webhook") ? 1 : var.noncurrent_version_days) && length(r.transition) == 0
+      for r in lc.rule : one(r.noncurrent_version_expiration).noncurrent_days == (startswith(r.id, "webhook") || startswith(r.id, "usage") ? 1 : var.noncurrent_version_days) && length(r.transition) == 0
     ])])
-    error_message = "Every lifecycle rule expires old versions, after noncurrent_version_days (the webhook rules after one day), and none moves objects to another storage class (Glacier bills 1 KB replies as 128 KB)."
+    error_message = "Every lifecycle rule expires old versions, after noncurrent_version_days (the webhook and usage rules after one day), and none moves objects to another storage class (Glacier bills 1 KB replies as 128 KB)."
   }
 
   assert {
@@ -106,6 +106,11 @@ run "every_bucket_keeps_versions_and_expires_old_ones" {
       "webhooks-expire"              = ["webhooks/", 2]
     })
     error_message = "Webhook records (webhooks/) expire after two days; a rotated webhook secret's old version (webhook-secrets/) goes after one day, not the bucket's noncurrent_version_days (ADR 0031)."
+  }
+
+  assert {
+    condition     = jsonencode([for r in aws_s3_bucket_lifecycle_configuration.replies.rule : [one(r.filter).prefix, one(r.expiration).days] if r.id == "usage-expire"]) == jsonencode([["usage/", 400]])
+    error_message = "Each user's month of usage (usage/) is kept 400 days, a year back from any month (ADR 0034)."
   }
 
   assert {

@@ -51,6 +51,36 @@ async def test_jobs_run_concurrently(
         replies = [await w.reply(job) for job in jobs]
     assert all(reply.status == "done" for reply in replies)
     assert engine_double.double.max_in_flight == 4
+    # Each job added to its user's month once; the shared run time split, not repeated.
+    (record,) = w.usage.records.values()
+    assert record.prompts == 8 and sorted(record.counted) == sorted(job.id for job in jobs)
+    assert record.completion_tokens == sum(r.usage.completion_tokens for r in replies)
+    assert 0 < record.node_seconds < sum(r.latency_ms or 0 for r in replies) / 1000
+
+
+async def test_the_idle_tail_goes_to_the_last_job_at_the_self_stop(
+    redis_server: RedisServer,
+    engine_double: RunningEngineDouble,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ADR 0034: the job carries boot and run (job_answered), the self-stop's audit event
+    the idle tail, which is added to the last job's user's month."""
+    caplog.set_level(logging.INFO, logger="watcher")
+    async with watcher(redis_server.url, engine_double.url, idle_cap_seconds=0.5) as w:
+        job = await w.submit()
+        await w.reply(job)
+        assert await asyncio.wait_for(asyncio.shield(w.task), timeout=5) == "idle"
+    answered = [f for r in caplog.records if (f := event_fields(r))["event"] == "job_answered"]
+    assert answered[0]["nodeSeconds"] >= answered[0]["bootSeconds"] > 0
+    assert answered[0]["costEur"] > 0
+    (stop,) = [f for r in caplog.records if (f := event_fields(r))["event"] == "audit"]
+    assert stop["action"] == "self_stop" and stop["lastJobId"] == job.id
+    assert stop["sub"] == "alice" and 0.4 <= stop["idleSeconds"] < 2.0
+    record = w.usage.records[(next(iter(w.usage.records))[0], "alice")]
+    assert record.counted == [job.id, f"idle:{job.id}"] and record.prompts == 1
+    assert record.node_seconds == pytest.approx(
+        answered[0]["nodeSeconds"] + stop["nodeSeconds"], abs=0.01
+    )
 
 
 async def test_an_expired_job_gets_an_expired_reply(

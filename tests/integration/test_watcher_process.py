@@ -29,10 +29,12 @@ from tests.fixtures.router_app import router_on
 from tests.integration.test_router_openai import MODEL, client_for, v1_settings
 from tlfif import keys
 from tlfif.aws.s3 import S3ReplyStore
-from tlfif.contracts import InferRequest, Job, reply_key_for
+from tlfif.aws.usage import S3UsageStore
+from tlfif.contracts import InferRequest, Job, now_ms, reply_key_for
 from tlfif.nodes import NodeRegistry
 from tlfif.queue import JobQueue
 from tlfif.redis_conn import RedisClient, connect
+from tlfif.spend import month_of
 
 pytestmark = pytest.mark.anyio
 
@@ -176,6 +178,16 @@ async def test_sigkill_mid_job_then_restart_answers_exactly_once(
     answered = [e for e in second.events() if e.get("event") == "job_answered"]
     assert [e["written"] for e in answered] == [True]
     assert all(e["jobId"] == job.id and e["status"] == "done" for e in answered)
+    # ADR 0034: the job is in its user's month in S3 once, with the restart's boot.
+    usage = S3UsageStore(replies_bucket, REGION)
+
+    async def counted() -> bool:
+        return await usage.get(month_of(now_ms()), SUB) is not None
+
+    await until(counted, 10)
+    record = await usage.get(month_of(now_ms()), SUB)
+    assert record is not None and record.counted == [job.id] and record.prompts == 1
+    assert record.node_seconds == pytest.approx(answered[0]["nodeSeconds"], abs=0.01)
 
 
 async def test_sigterm_lets_the_running_job_finish_and_exits_0(

@@ -58,6 +58,22 @@ def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **f
     logger.log(level, event, extra={FIELDS_ATTR: {"event": event, **fields}})
 
 
+# What an audit event's `action` may be (ADR 0034); the job's own audit event is its
+# `job_answered` line.
+AUDIT_ACTIONS = frozenset(
+    {"stop", "wake", "cancel", "budget_resume", "key_create", "key_revoke", "budget_stop",
+     "self_stop"}
+)  # fmt: skip
+
+
+def log_audit(logger: logging.Logger, action: str, sub: str, outcome: str, **ids: Any) -> None:
+    """One `audit` event: who (`sub`: the caller's, or "budget" / the node for automatic
+    actions) did what, how it ended, and the ids it touched; never a secret or a prompt."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    log_event(logger, "audit", action=action, sub=sub, outcome=outcome, **ids)
+
+
 def event_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields of a record made by log_event (for readers such as tests)."""
     fields: dict[str, Any] = getattr(record, FIELDS_ATTR, {"event": record.getMessage()})

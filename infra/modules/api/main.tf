@@ -50,6 +50,7 @@ locals {
     "POST /wake"          = true # wake-ahead (ADR 0029): a write, with a token
     "GET /status"         = true
     "GET /cost"           = true
+    "GET /usage"          = true # ADR 0034: a read, with a token (or under /api-key/)
     "POST /budget/resume" = true
     "GET /ping"           = false # uptime checks (the seed's API-005): no token
     "OPTIONS /{proxy+}"   = false # CORS preflights carry no token

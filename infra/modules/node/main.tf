@@ -119,6 +119,25 @@ data "aws_iam_policy_document" "node" {
   }
 
   statement {
+    # ADR 0034: each user's month of usage, read and rewritten after each reply.
+    sid       = "KeepUsage"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${var.replies_bucket_arn}/usage/*"]
+  }
+
+  statement {
+    # Without ListBucket a user's first record of the month reads as 403, not 404.
+    sid       = "ListUsage"
+    actions   = ["s3:ListBucket"]
+    resources = [var.replies_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["usage/*"]
+    }
+  }
+
+  statement {
     sid       = "ReadAdapters"
     actions   = ["s3:GetObject"]
     resources = ["${var.models_bucket_arn}/*"]

@@ -16,6 +16,7 @@ locals {
   # (where two rules overlap, S3 honours the shorter expiration).
   webhook_record_days     = 2
   webhook_noncurrent_days = 1
+  usage_days              = 400
   buckets = {
     replies = "${var.name}-replies-${data.aws_caller_identity.this.account_id}"
     models  = "${var.name}-models-${data.aws_caller_identity.this.account_id}"
@@ -117,6 +118,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "replies" {
     }
     noncurrent_version_expiration {
       noncurrent_days = local.webhook_noncurrent_days
+    }
+  }
+
+  # ADR 0034: each user's month of usage, kept 13 months (a year back from any month);
+  # every job rewrites its user's record, so its old versions go after a day.
+  rule {
+    id     = "usage-expire"
+    status = "Enabled"
+    filter {
+      prefix = "usage/"
+    }
+    expiration {
+      days = local.usage_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
 
