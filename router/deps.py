@@ -27,6 +27,7 @@ from tlfif.ports import (
     Metrics,
     NodeControl,
     ReplyStore,
+    UsageStore,
     WebhookRecords,
     WebhookSecrets,
 )
@@ -64,6 +65,8 @@ class RouterDeps:
     # How webhook hosts are resolved; by default the system's resolver, or the DNS server
     # TLFIF_WEBHOOK_NAMESERVER names.
     webhook_resolve: Resolver | None = None
+    # Each user's month of usage (S3 usage/, ADR 0034); None: GET /usage answers 503.
+    usage: UsageStore | None = None
     # Defaults to common.redis_url; tests point it elsewhere.
     redis: Callable[[], RedisClient] | None = None
     # The long poll's client for blocking reads; by default one on common.redis_url, or, where
@@ -106,6 +109,7 @@ class Services:
     webhook_secrets: WebhookSecrets | None = None
     webhook_records: WebhookRecords | None = None
     webhooks: WebhookChecker | None = None
+    usage: UsageStore | None = None
 
 
 def rate_limits(settings: RouterSettings) -> dict[str, list[Limit]]:
@@ -165,6 +169,7 @@ async def open_services(deps: RouterDeps) -> AsyncIterator[Services]:
                 deps.webhook_resolve or resolver_for(deps.common.webhook_nameserver),
                 allow_loopback=deps.common.webhook_allow_loopback,
             ),
+            usage=deps.usage,
         )
     finally:
         if key_ring is not None:
@@ -197,16 +202,23 @@ async def caller(request: Request) -> Claims:
 
 
 def caller_is_owner(request: Request, claims: Claims) -> bool:
+    if isinstance(claims, KeyClaims):
+        # Only the owner mints keys (POST /keys), so a key speaks for the owner: its prompt
+        # lifts the owner's manual hold as a signed-in prompt does (ADR 0027's addendum).
+        return True
     settings = services(request).settings
     return is_owner(claims, settings.owner_group, frozenset(settings.owner_subs))
 
 
-async def owner(request: Request, may: str) -> Claims:
+async def owner(request: Request, may: str, *, by_key: bool = False) -> Claims:
     """The caller's claims if the caller owns the deployment, else Forbidden (403) saying
-    what only the owner `may` do. An API key never may: a leaked key must not stop the
-    node, lift a hold or mint keys (ADR 0027); the owner signs in for those."""
+    what only the owner `may` do. An API key may only where `by_key` says so (the stop a
+    pipeline's `tlfif smoke` times): a leaked key must not lift a hold or mint keys (ADR
+    0027); the owner signs in for those. Only the owner mints keys, so a key is the owner's."""
     claims = await caller(request)
     if isinstance(claims, KeyClaims):
+        if by_key:
+            return claims
         raise Forbidden(f"an API key may not {may}; sign in as the owner")
     if not caller_is_owner(request, claims):
         raise Forbidden(f"only the deployment's owner may {may}")

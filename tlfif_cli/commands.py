@@ -16,7 +16,7 @@ from tlfif.client.config import StackConfig
 from tlfif.client.failures import describe
 from tlfif.client.phase import accepted_note, phase_of_accepted
 from tlfif.contracts import InferRequest, Reply, invalid_input
-from tlfif.errors import AlreadyAnswered, InvalidInput, TlfifError
+from tlfif.errors import AlreadyAnswered, ConfigError, InvalidInput, TlfifError
 from tlfif_cli.bill_model import Usage
 from tlfif_cli.bill_report import build_report, print_report, report_json
 from tlfif_cli.challenges import TerminalAnswers
@@ -33,10 +33,22 @@ from tlfif_cli.output import (
     print_stopping,
     print_woken,
 )
+from tlfif_cli.smoke import cmd_smoke
+from tlfif_cli.usage import cmd_usage
 from tlfif_cli.webhooks import cmd_webhook_secret, cmd_webhook_text
 
 
+def no_login_with_a_key(ctx: Context, what: str) -> None:
+    """login, logout and token act on a login's tokens, which a run with a key never uses."""
+    if ctx.uses_api_key:
+        raise ConfigError(
+            f"TLFIF_CLI_API_KEY is set, so every command sends that key and no login's token; "
+            f"unset it to {what}"
+        )
+
+
 def cmd_login(ctx: Context) -> ExitCode:
+    no_login_with_a_key(ctx, "log in")
     session = ctx.session()
     username, password = credentials(ctx.args, session.config, ctx.err)
     answers = TerminalAnswers(ctx.err, from_stdin=ctx.args.password_stdin)
@@ -75,6 +87,7 @@ def ask_credentials(username: str | None, err: Console) -> tuple[str, str]:
 
 
 def cmd_logout(ctx: Context) -> ExitCode:
+    no_login_with_a_key(ctx, "log out")
     ctx.session().logout()
     ctx.err.print(f"logged out of profile {ctx.profile}")
     return ExitCode.OK
@@ -83,6 +96,7 @@ def cmd_logout(ctx: Context) -> ExitCode:
 def cmd_token(ctx: Context) -> ExitCode:
     """The profile's access token on stdout, refreshed if near expiry: what an OpenAI client
     sends as its API key to the router's /v1 routes (valid for about an hour)."""
+    no_login_with_a_key(ctx, "print a login's token (an OpenAI client takes the key itself)")
     ctx.out.print(ctx.session().access_token())
     return ExitCode.OK
 
@@ -240,5 +254,7 @@ COMMANDS: dict[str, Callable[[Context], ExitCode]] = {
     "webhook-secret": cmd_webhook_secret,
     "webhook-text": cmd_webhook_text,
     "cost": cmd_cost,
+    "usage": cmd_usage,
+    "smoke": cmd_smoke,
     "gui": cmd_gui,
 }

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 import httpx
 from rich.console import Console
 
-from tlfif.client.api import ApiClient
+from tlfif.client.api import ApiClient, TokenSource
+from tlfif.client.api_key import ApiKeyTokens, key_api_url
 from tlfif.client.cognito import CognitoIdentityProvider
 from tlfif.client.config import StackConfig, load_profile
 from tlfif.client.failures import Where, describe
+from tlfif.client.health import HealthClient
 from tlfif.client.phase import JobPhase, phase_of_pending
 from tlfif.client.session import Session
 from tlfif.client.tokens import TokenFile
@@ -48,8 +50,25 @@ class Context:
         )
         return Session(self.profile, config, TokenFile(), identity)
 
+    @property
+    def uses_api_key(self) -> bool:
+        return self.settings.api_key is not None
+
     def client(self) -> ApiClient:
-        return ApiClient(self.config().api_url, self.session(), transport=self.transport)
+        """The API as this run's credential reaches it: TLFIF_CLI_API_KEY's key through the
+        key routes when it is set, else the profile's login."""
+        api_url = self.config().api_url
+        tokens: TokenSource
+        if self.settings.api_key is not None:
+            secret = self.settings.api_key.get_secret_value()
+            tokens = ApiKeyTokens(secret, source="TLFIF_CLI_API_KEY")
+            api_url = key_api_url(api_url)
+        else:
+            tokens = self.session()
+        return ApiClient(api_url, tokens, transport=self.transport)
+
+    def health(self) -> HealthClient:
+        return HealthClient(self.config().api_url, transport=self.transport)
 
     def where(self) -> Where:
         local = self._config is None or self._config.cognito_endpoint_url is not None

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     REFUSED = 5  # throttled, budget hold, node refused to start: try again later
     NOT_FOUND = 6
     TIMED_OUT = 7  # the job goes on; only the waiting stopped
+    SMOKE_FAILED = 8  # `tlfif smoke`: a check failed or a limit was passed
     INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 

@@ -9,6 +9,9 @@ from typing import NoReturn
 
 from tlfif.client.api import client_version
 
+# `tlfif smoke`'s prompt: short, with one obvious answer, so a few tokens suffice.
+SMOKE_PROMPT = "What is the capital of France? Answer in one word."
+
 
 class UsageError(Exception):
     """A command line argparse refused; shown as one line, exit code 2."""
@@ -124,6 +127,12 @@ def build_parser() -> Parser:
     for command in (show, rotate, webhook_text):
         command.add_argument("--json", action="store_true", help="print JSON only")
 
+    usage = commands.add_parser(
+        "usage", help="this month's prompts, tokens and estimated cost (the owner: everyone's)"
+    )
+    usage.add_argument("--month", help="YYYY-MM (default: this UTC month)")
+    usage.add_argument("--json", action="store_true", help="print JSON only")
+
     cost = commands.add_parser("cost", help="monthly cost: idle floor and N sessions, vs the seed")
     cost.add_argument("--env", default="prod", help="infra/envs/<env>.tfvars (default: prod)")
     cost.add_argument("--tfvars", type=Path, help="another tfvars file instead of --env")
@@ -134,6 +143,31 @@ def build_parser() -> Parser:
     )
     cost.add_argument("--no-free-tier", action="store_true", help="list prices, no allowances")
     cost.add_argument("--json", action="store_true", help="print JSON only")
+
+    smoke = commands.add_parser(
+        "smoke", help="probe the stack end to end: ping, a prompt's phases, a stop; one record"
+    )
+    smoke.add_argument(
+        "--stop-first", action="store_true", help="stop the node first: a cold start (owner)"
+    )
+    smoke.add_argument("--prompt", default=SMOKE_PROMPT, help="default: a short fixed prompt")
+    smoke.add_argument("--max-tokens", type=bounded(int, 1, 4096), default=16, help="default 16")
+    smoke.add_argument(
+        "--first-token-limit",
+        type=bounded(float, 0, 3600),
+        default=90.0,
+        metavar="SECONDS",
+        help="most seconds from the prompt to its first token (default 90, the seed's KPI)",
+    )
+    smoke.add_argument(
+        "--stop-limit",
+        type=bounded(float, 0, 3600),
+        default=10.0,
+        metavar="SECONDS",
+        help="most seconds for the stop to be accepted and EC2 to say stopping (default 10)",
+    )
+    smoke.add_argument("--no-stop", action="store_true", help="leave the node running")
+    smoke.add_argument("--json", action="store_true", help="print the record as JSON only")
 
     gui = commands.add_parser("gui", help="the desktop window (AWS TinyLlama or OpenAI)")
     gui.add_argument("--ini", type=Path, help="settings file (default: ~/.tl-fif.ini)")

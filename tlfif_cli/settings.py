@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from tlfif.client.api import MAX_WAIT_SECONDS
@@ -27,3 +27,6 @@ class CliSettings(StrictSettings):
     wait_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
     # The least time between two polls, whatever the server does.
     min_poll_interval_seconds: Annotated[float, Field(ge=0, le=10)] = 1.0
+    # An owner's API key (`tlfif keys create`): when set, every command sends it instead of
+    # a login's token, through the key routes (ADR 0027); a pipeline's `tlfif smoke` uses it.
+    api_key: SecretStr | None = None

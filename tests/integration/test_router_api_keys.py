@@ -36,12 +36,16 @@ async def test_a_key_is_its_owners_sub_and_no_one_elses(router: RouterHarness) -
     assert status.json()["pending"] == [job_id]
 
 
-async def test_a_key_cannot_use_the_owners_controls(router: RouterHarness) -> None:
+async def test_a_key_cannot_use_the_owners_controls_but_stop(router: RouterHarness) -> None:
     key = await make_key(router)
-    for method, path in (("POST", "/stop"), ("POST", "/budget/resume"), ("GET", "/keys")):
+    for method, path in (("POST", "/budget/resume"), ("GET", "/keys"), ("POST", "/keys")):
         refused = await router.client.request(method, path, headers=key)
         assert refused.status_code == 403 and "API key" in refused.json()["error"]["message"]
     assert "stop" not in router.node.calls
+    # Stopping spends nothing, and a pipeline's `tlfif smoke` times it (ADR 0027's addendum).
+    stopped = await router.client.post("/stop", headers=key)
+    assert stopped.status_code == 200 and stopped.json()["status"] == "stopping"
+    assert "stop" in router.node.calls
 
 
 async def test_a_key_counts_against_its_owners_rate_limit(

@@ -40,6 +40,7 @@ from tlfif.contracts import (
     Woken,
 )
 from tlfif.errors import TlfifError
+from tlfif.usage_contracts import UsageView
 from tlfif.webhook_contracts import WebhookProfile, WebhookSettingsRequest, WebhookSettingsView
 
 # The router caps ?wait at 25 s so a long poll stays inside API Gateway's 30 s limit.
@@ -248,13 +249,18 @@ class ApiClient:
         """Month-to-date spend as billed, and the live estimate (GET /cost)."""
         return _parse(CostView, self._send("GET", "/cost"))
 
+    def usage(self, month: str | None = None) -> UsageView:
+        """A month's estimated usage (GET /usage): the caller's, or everyone's for the owner."""
+        params: dict[str, int | str] | None = {"month": month} if month is not None else None
+        return _parse(UsageView, self._send("GET", "/usage", params=params))
+
     def _send(
         self,
         method: str,
         path: str,
         *,
         json: dict[str, Any] | None = None,
-        params: dict[str, int] | None = None,
+        params: dict[str, int | str] | None = None,
         headers: dict[str, str] | None = None,
         resend: bool = False,
         read_timeout: float = READ_MARGIN_SECONDS,

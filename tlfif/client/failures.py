@@ -16,6 +16,7 @@ from enum import Enum
 
 from tlfif import errors
 from tlfif.client import errors as client
+from tlfif.client.api_key import ApiKeyRefused
 
 
 class Outcome(Enum):
@@ -88,6 +89,14 @@ def _timed_out(exc: errors.TlfifError, where: Where) -> str:
     return f"{exc.message}; the job goes on: {where.remedies.fetch_later(exc.job_id)}"
 
 
+def _api_key_refused(exc: errors.TlfifError, where: Where) -> str:
+    assert isinstance(exc, ApiKeyRefused)
+    return (
+        f"{exc.message} in {exc.source} (revoked, mistyped, or another deployment's): "
+        "set it to a key from `tlfif keys create`, or unset it to log in"
+    )
+
+
 def _retry(prefix: str) -> Describe:
     def line(exc: errors.TlfifError, where: Where) -> str:
         after = f"; retry after {exc.retry_after} s" if exc.retry_after else ""
@@ -106,6 +115,7 @@ TABLE: dict[type[errors.TlfifError], tuple[Outcome, Describe]] = {
     errors.ConfigError: (Outcome.UNREACHABLE, _plain("{message}")),
     client.NotLoggedIn: (Outcome.AUTH, _plain("{message}: {r.login}")),
     client.LoginFailed: (Outcome.AUTH, _plain("login failed: {message}; {r.retry_login}")),
+    ApiKeyRefused: (Outcome.AUTH, _api_key_refused),
     client.SessionExpired: (
         Outcome.AUTH,
         _plain("your session expired ({message}): {r.login_again}"),
@@ -125,6 +135,7 @@ TABLE: dict[type[errors.TlfifError], tuple[Outcome, Describe]] = {
         Outcome.REFUSED,
         _retry("the webhook secret store is unavailable"),
     ),
+    errors.UsageStoreError: (Outcome.REFUSED, _retry("the usage store is unavailable")),
     errors.Throttled: (Outcome.REFUSED, _retry("throttled")),
     errors.WakeHeld: (Outcome.REFUSED, _plain("not woken: {message}")),
     errors.BudgetHold: (
