@@ -6,10 +6,11 @@ vpc_cidr           = "10.30.0.0/22"
 availability_zones = ["eu-central-1a", "eu-central-1b"]
 router_ec2_path    = "dualstack"
 
+# The AMI parameter is dev's own: a dev bake (.github/workflows/bake.yml) must not move prod.
 node_instance_type  = "g4dn.xlarge"
 node_subnet_index   = 0
 node_root_volume_gb = 24
-ami_parameter_name  = "/tl-fif/latest_ami_id"
+ami_parameter_name  = "/tl-fif-dev/latest_ami_id"
 ami_keep            = 2
 
 # Nodes made (each beyond the first: its stopped root volume and an alarm while idle, ADR 0032)

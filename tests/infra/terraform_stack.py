@@ -25,7 +25,7 @@ import pytest
 from local.emulator import FAKE_CREDENTIALS, start_moto
 from local.processes import ChildProcess
 from tests.fixtures.redis_servers import free_port
-from tests.infra.hcl import INFRA
+from tests.infra.hcl import INFRA, load
 
 OVERRIDES = Path(__file__).resolve().parent / "moto_overrides"
 # Variables a trip sets over its env's tfvars (the opt-ins it applies), beside envs/.
@@ -263,9 +263,8 @@ def owners_first_steps(stack: Stack) -> None:
     the launch template resolves (Packer writes it), and the Redis password (ADR 0023)."""
     image = stack.client("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ssm = stack.client("ssm")
-    ssm.put_parameter(
-        Name="/tl-fif/latest_ami_id", Value=image, Type="String", DataType="aws:ec2:image"
-    )
+    parameter = load(stack.root / "envs" / f"{stack.env}.tfvars")["ami_parameter_name"]
+    ssm.put_parameter(Name=parameter, Value=image, Type="String", DataType="aws:ec2:image")
     ssm.put_parameter(Name=f"/{stack.name}/redis/password", Value="p" * 32, Type="SecureString")
 
 
