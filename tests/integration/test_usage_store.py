@@ -5,11 +5,13 @@ UsageStoreError that name nothing to callers."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import boto3
 import pytest
 
 from tests.fixtures.moto_server import REGION
+from tlfif.aws.s3_documents import S3Documents
 from tlfif.aws.usage import UPDATE_ATTEMPTS, S3UsageStore
 from tlfif.errors import UsageStoreError
 from tlfif.usage import usage_key
@@ -61,19 +63,19 @@ async def test_endless_races_end_as_a_store_error(
     store = S3UsageStore(replies_bucket, REGION)
     await store.add(MONTH, "alice", "job-0", ONE_JOB)
     s3 = boto3.client("s3", region_name=REGION)
-    original = store._read
+    original = S3Documents.read
     reads = 0
 
-    def read_then_race(key: str) -> tuple[UsageRecord, str] | None:
+    def read_then_race(documents: S3Documents[UsageRecord], key: str) -> Any:
         nonlocal reads
         reads += 1
-        found = original(key)
+        found = original(documents, key)
         # A body of its own each time: the same bytes would carry the same ETag.
         raced = UsageRecord(prompts=100 + reads)
         s3.put_object(Bucket=replies_bucket, Key=key, Body=raced.model_dump_json())
         return found
 
-    monkeypatch.setattr(store, "_read", read_then_race)
+    monkeypatch.setattr(S3Documents, "read", read_then_race)
     with pytest.raises(UsageStoreError, match="races"):
         await store.add(MONTH, "alice", "job-1", ONE_JOB)
     assert reads == UPDATE_ATTEMPTS

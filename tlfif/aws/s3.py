@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tlfif.aws.s3_documents import error_code
 from tlfif.contracts import Reply
 from tlfif.errors import ReplyExists, ReplyStoreError
 
@@ -51,7 +52,7 @@ class S3ReplyStore:
                 )
                 return
             except ClientError as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code == "PreconditionFailed":
                     raise ReplyExists(f"reply {key} was written already") from exc
                 if code == "ConditionalRequestConflict" and attempt < CONFLICT_ATTEMPTS:
@@ -67,7 +68,7 @@ class S3ReplyStore:
             response = self._client().get_object(Bucket=self._bucket, Key=key)
             body = response["Body"].read()
         except ClientError as exc:
-            if _error_code(exc) == "NoSuchKey":
+            if error_code(exc) == "NoSuchKey":
                 return None
             raise ReplyStoreError(_failure("GetObject", key, exc)) from exc
         except BotoCoreError as exc:
@@ -99,10 +100,6 @@ def fail_fast_client(service: str, region: str, *, read_timeout: float) -> Any:
         retries={"mode": "standard", "max_attempts": 3},
     )
     return boto3.session.Session().client(service, region_name=region, config=config)
-
-
-def _error_code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
 
 
 def _failure(action: str, key: str, exc: Exception) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import ValidationError
-
 from tlfif.aws.s3 import s3_client
+from tlfif.aws.s3_documents import S3Documents
 from tlfif.errors import UsageStoreError
 from tlfif.usage import add_once, month_prefix, sub_of_key, usage_key
 from tlfif.usage_contracts import UsageDelta, UsageRecord
@@ -21,13 +20,6 @@ from tlfif.usage_contracts import UsageDelta, UsageRecord
 # A user's jobs finish a few at a time at most (the watcher's concurrency): a few tries
 # after a lost race are plenty.
 UPDATE_ATTEMPTS = 8
-# 412 when the object changed (or, for If-None-Match, exists), 409 while another
-# conditional write of it is in flight, 404 for If-Match on an object deleted meanwhile.
-_LOST_RACE = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
-
-
-class _LostRace(Exception):
-    """A conditional write found the object changed since it was read."""
 
 
 class S3UsageStore:
@@ -35,31 +27,23 @@ class S3UsageStore:
         self._bucket = bucket
         self._region = region
         self._s3: Any = None
+        self._documents = S3Documents(
+            self._client, bucket, UsageRecord, UsageStoreError, "usage record"
+        )
 
     async def add(self, month: str, sub: str, mark: str, delta: UsageDelta) -> UsageRecord:
-        return await asyncio.to_thread(self._add, usage_key(month, sub), mark, delta)
+        def change(current: UsageRecord | None) -> UsageRecord:
+            return add_once(current, mark, delta)  # itself when counted: a redelivered job
+
+        key = usage_key(month, sub)
+        return await asyncio.to_thread(self._documents.update, key, change, UPDATE_ATTEMPTS)
 
     async def get(self, month: str, sub: str) -> UsageRecord | None:
-        found = await asyncio.to_thread(self._read, usage_key(month, sub))
+        found = await asyncio.to_thread(self._documents.read, usage_key(month, sub))
         return None if found is None else found[0]
 
     async def list_month(self, month: str) -> dict[str, UsageRecord]:
         return await asyncio.to_thread(self._list_month, month)
-
-    def _add(self, key: str, mark: str, delta: UsageDelta) -> UsageRecord:
-        for _ in range(UPDATE_ATTEMPTS):
-            found = self._read(key)
-            current, etag = found if found is not None else (None, None)
-            wanted = add_once(current, mark, delta)
-            if wanted is current:
-                return wanted  # counted already: a redelivered job
-            condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
-            try:
-                self._put(key, wanted, condition)
-            except _LostRace:
-                continue
-            return wanted
-        raise UsageStoreError(f"S3 PutObject of {key} lost {UPDATE_ATTEMPTS} races in a row")
 
     def _list_month(self, month: str) -> dict[str, UsageRecord]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -74,52 +58,12 @@ class S3UsageStore:
             raise UsageStoreError(f"S3 ListObjectsV2 of {prefix} failed: {exc}") from exc
         records: dict[str, UsageRecord] = {}
         for key in keys:
-            found = self._read(key)
+            found = self._documents.read(key)
             if found is not None:  # deleted between the list and the read
                 records[sub_of_key(key, month)] = found[0]
         return records
-
-    def _read(self, key: str) -> tuple[UsageRecord, str] | None:
-        """The record and its ETag, or None when there is none."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            response = self._client().get_object(Bucket=self._bucket, Key=key)
-            body = response["Body"].read()
-        except ClientError as exc:
-            if _error_code(exc) == "NoSuchKey":
-                return None
-            raise UsageStoreError(f"S3 GetObject of {key} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise UsageStoreError(f"S3 GetObject of {key} failed: {exc}") from exc
-        try:
-            return UsageRecord.model_validate_json(body), str(response["ETag"])
-        except ValidationError as exc:
-            raise UsageStoreError(f"S3 object {key} is not a valid usage record") from exc
-
-    def _put(self, key: str, record: UsageRecord, condition: dict[str, str]) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._client().put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=record.model_dump_json().encode("utf-8"),
-                ContentType="application/json",
-                **condition,
-            )
-        except ClientError as exc:
-            if _error_code(exc) in _LOST_RACE:
-                raise _LostRace from exc
-            raise UsageStoreError(f"S3 PutObject of {key} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise UsageStoreError(f"S3 PutObject of {key} failed: {exc}") from exc
 
     def _client(self) -> Any:
         if self._s3 is None:
             self._s3 = s3_client(self._region, read_timeout=5)
         return self._s3
-
-
-def _error_code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
