@@ -1,8 +1,8 @@
 """GET /usage: this month's prompts, tokens, node-seconds and estimated cost (ADR 0034).
 
-A plain user sees their own month; the owner sees every user's. An API key acts as its
-owner's sub, so a key of a sub the settings name as owner (TLFIF_ROUTER_OWNER_SUBS) reads
-everyone's too: a read that spends nothing, for a pipeline's report. `?month=YYYY-MM`
+A plain user sees their own month; the owner sees every user's, and so does an API key,
+which speaks for the owner who made it (ADR 0027's addendum): a read that spends nothing,
+for a pipeline's report. `?month=YYYY-MM`
 reads an earlier month (the records are kept about 13 months).
 """
 

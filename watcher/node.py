@@ -115,6 +115,7 @@ class WatcherNode:
             if reason == "shutdown":
                 self.heartbeat.set_state("stopping")
                 await self.heartbeat.beat_once()
+            await self.usage.settle()
             log_event(log, "node_exit", node=self.node_id, reason=reason)
             return reason
         finally:

@@ -114,6 +114,11 @@ class UsageKeeper:
         if tail.last is not None:
             delta = UsageDelta(node_seconds=tail.node_seconds, cost_eur=tail.cost_eur)
             self._spawn(tail.last.sub, idle_mark(tail.last.job_id), delta)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait for the usage writes under way (at most SETTLE_SECONDS): before the node
+        stops, or the watcher exits, so the last jobs' usage is not lost with the process."""
         if self._writes:
             await asyncio.wait(set(self._writes), timeout=SETTLE_SECONDS)
 

@@ -47,7 +47,9 @@ def test_prompt_from_a_stopped_instance_to_reply_in_s3(
     assert reply["usage"]["completion_tokens"] == 3
     # The reply the client read is the object the watcher wrote to S3.
     listed = stack.aws("s3").list_objects_v2(Bucket="tl-fif-replies")
-    keys = [item["Key"] for item in listed.get("Contents", [])]
+    keys = [
+        item["Key"] for item in listed.get("Contents", []) if item["Key"].startswith("replies/")
+    ]
     assert len(keys) == 1 and keys[0].endswith(f"/{body['id']}.json"), keys
     stored = stack.aws("s3").get_object(Bucket="tl-fif-replies", Key=keys[0])["Body"].read()
     assert json.loads(stored) == reply

@@ -27,6 +27,7 @@ from router.deps import RouterDeps
 from tests.doubles.api_key_store_double import ApiKeyStoreDouble
 from tests.doubles.cloud import MetricsDouble, NodeControlDouble, ReplyStoreDouble
 from tests.doubles.token_issuer import TokenIssuerDouble
+from tests.doubles.usage_store_double import UsageStoreDouble
 from tests.doubles.webhook_records_double import WebhookRecordsDouble
 from tests.doubles.webhook_secrets_double import WebhookSecretsDouble
 from tests.fixtures.redis_servers import RedisServer, free_port
@@ -90,6 +91,7 @@ def base_url(redis7: RedisServer, issuer: TokenIssuerDouble) -> Iterator[str]:
         api_keys=ApiKeyStoreDouble(),
         webhook_secrets=WebhookSecretsDouble(),
         webhook_records=WebhookRecordsDouble(),
+        usage=UsageStoreDouble(),
         # Every host the fuzz makes up is a public one (no DNS query leaves the test); IP
         # literals are checked as they are.
         webhook_resolve=lambda host, port: [ipaddress.ip_address("93.184.215.14")],
