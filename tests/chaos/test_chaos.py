@@ -33,13 +33,18 @@ from local.emulator import FAKE_CREDENTIALS, start_moto
 from local.environment import child_env
 from local.processes import ChildProcess, wait_until_answers
 from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
+from tests.fixtures.coverage_env import without_coverage
 from tests.fixtures.engine import EngineProcess
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.redis_servers import RedisServer, free_port
 from tests.fixtures.router_app import RouterHarness, router_on, router_settings
 from tlfif.contracts import Reply
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.timeout(300)]
+# Coverage off, here and in the processes it starts: a thousand jobs through the tracer
+# tripled this test's time (51 -> 175 s) for lines the other suites cover, and its
+# watchers, SIGKILLed, would write no data anyway.
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.no_cover]
+
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = 1000
@@ -88,7 +93,7 @@ class Watchers:
 @pytest.fixture
 def moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's server as a process (the local stack's own start); boto3 here talks to it."""
-    server, url = start_moto(free_port(), child_env(), tmp_path)
+    server, url = start_moto(free_port(), without_coverage(child_env()), tmp_path)
     for name, value in {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": url,
                         "AWS_DEFAULT_REGION": REGION}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
@@ -117,7 +122,7 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "tests.doubles.s3_fault_proxy",
                 "--port", str(self.port), "--upstream", upstream]  # fmt: skip
-        self.child = ChildProcess("s3-fault-proxy", args, os.environ, log_dir)
+        self.child = ChildProcess("s3-fault-proxy", args, without_coverage(os.environ), log_dir)
         wait_until_answers(self.child, f"{self.url}/_fault", 15)
 
     def fail(self, rate: float) -> None:
@@ -144,7 +149,7 @@ def watchers(
     tmp_path: Path,
 ) -> Iterator[Watchers]:
     engine = engine_process()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TLFIF_")}
+    env = {k: v for k, v in without_coverage(os.environ).items() if not k.startswith("TLFIF_")}
     env.update(
         AWS_ENDPOINT_URL=proxy.url,  # the watchers' S3 (and SSM) calls go through the proxy
         TLFIF_REDIS_URL=own_redis.url,
