@@ -161,6 +161,8 @@ def test_dev_and_prod_differ_only_where_meant() -> None:
         "router_reserved_concurrency",
         # prod writes no gateway access log, whose cost a stranger could drive (ADR 0021).
         "api_access_log",
+        # each env's own AMI parameter: a dev bake must not move prod (bake.yml).
+        "ami_parameter_name",
     }
 
 
