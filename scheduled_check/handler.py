@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tlfif.aws.ec2 import Ec2Fleet, Ec2NodeControl
-from tlfif.aws.ec2_launches import Ec2Launches
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.check import CheckPorts, CheckReport, run_check
 from tlfif.redis_conn import RedisClient, connect
@@ -53,7 +52,7 @@ def build() -> Checker:
         metrics=EmfMetrics("scheduled_check"),
     )
     redis = connect(common.redis_url, cluster=common.redis_cluster)
-    return Checker(settings, redis, ports, Scaling.of(common), Ec2Launches(common))
+    return Checker(settings, redis, ports, Scaling.of(common), Ec2Fleet(common))
 
 
 warm = Warm(build)

@@ -14,7 +14,6 @@ from tests.doubles.cloud import MetricsDouble
 from tests.fixtures.moto_server import REGION
 from tests.fixtures.redis_servers import RedisServer
 from tlfif.aws.ec2 import Ec2Fleet, Ec2NodeControl
-from tlfif.aws.ec2_launches import Ec2Launches
 from tlfif.aws.s3 import S3ReplyStore
 from tlfif.check import CheckPorts, CheckReport, run_check
 from tlfif.contracts import now_ms
@@ -68,7 +67,7 @@ async def world(
 
 @pytest.mark.anyio
 async def test_silent_past_the_grace_until_the_watcher_beats(world: World) -> None:
-    launches = Ec2Launches(CommonSettings())
+    launches = Ec2Fleet(CommonSettings())
     assert (await world.check(launches)).nodes_silent == 0  # stopped
     boto3.client("ec2", region_name=REGION).start_instances(InstanceIds=[world.node])
     assert launches.running_since().keys() == {world.node}

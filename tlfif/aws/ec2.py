@@ -111,8 +111,9 @@ class Ec2NodeControl:
 
 
 class Ec2Fleet:
-    """Every instance tagged as the node, for the budget killer: all of them are stopped,
-    not only the one Ec2NodeControl would pick."""
+    """Every running instance tagged as the node: the budget killer stops all of them, not
+    only the one Ec2NodeControl would pick; the scheduled check reads their LaunchTime (set
+    again by every start from stopped) for NodesSilent (tlfif/silent.py)."""
 
     def __init__(self, settings: CommonSettings) -> None:
         self._region = settings.region
@@ -121,24 +122,39 @@ class Ec2Fleet:
         self._ec2: Any = None
 
     def stop_all_running(self) -> list[str]:
-        if self._ec2 is None:
-            self._ec2 = ec2_client(self._region)
-        with ec2_errors("DescribeInstances"):
-            pages = self._ec2.get_paginator("describe_instances").paginate(
-                Filters=[
-                    {"Name": f"tag:{self._tag_key}", "Values": [self._tag_value]},
-                    # A pending instance cannot be stopped yet (IncorrectInstanceState);
-                    # the scheduled check stops it once it runs, while the hold is set.
-                    {"Name": "instance-state-name", "Values": ["running"]},
-                ]
-            )
-            ids = sorted(
-                i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]
-            )
+        # A pending instance cannot be stopped yet (IncorrectInstanceState); the scheduled
+        # check stops it once it runs, while the hold is set.
+        ids = sorted(instance["InstanceId"] for instance in self._running())
         if ids:
             with ec2_errors("StopInstances"):
-                self._ec2.stop_instances(InstanceIds=ids)
+                self._client().stop_instances(InstanceIds=ids)
         return ids
+
+    def running_since(self) -> dict[str, int]:
+        """Each running node's id -> its LaunchTime in epoch ms."""
+        return {
+            instance["InstanceId"]: int(instance["LaunchTime"].timestamp() * 1000)
+            for instance in self._running()
+        }
+
+    def _running(self) -> list[dict[str, Any]]:
+        with ec2_errors("DescribeInstances"):
+            pages = (
+                self._client()
+                .get_paginator("describe_instances")
+                .paginate(
+                    Filters=[
+                        {"Name": f"tag:{self._tag_key}", "Values": [self._tag_value]},
+                        {"Name": "instance-state-name", "Values": ["running"]},
+                    ]
+                )
+            )
+            return [i for p in pages for r in p["Reservations"] for i in r["Instances"]]
+
+    def _client(self) -> Any:
+        if self._ec2 is None:
+            self._ec2 = ec2_client(self._region)
+        return self._ec2
 
 
 def ec2_client(region: str) -> Any:
