@@ -16,7 +16,7 @@ from tlfif.errors import NodeControlError, QueueUnavailable
 from tlfif.nodes import NodeRegistry
 from tlfif.ports import Metrics, SelfStop
 from tlfif.queue import JobQueue
-from tlfif.runtime.logs import log_event
+from tlfif.runtime.logs import log_audit, log_event
 from watcher.claim_gate import ClaimGate
 from watcher.heartbeat import HeartbeatLoop
 from watcher.idle import IdleTimer
@@ -131,12 +131,11 @@ class IdleStopper:
         to its user's month, written before the node goes down."""
         tail = self.usage.idle_tail()
         last = tail.last
-        log_event(
+        log_audit(
             log,
-            "audit",
-            action="self_stop",
-            sub=last.sub if last is not None else self.heartbeat.node,
-            outcome="stopped",
+            "self_stop",
+            last.sub if last is not None else self.heartbeat.node,
+            "stopped",
             node=self.heartbeat.node,
             lastJobId=last.job_id if last is not None else None,
             idleSeconds=round(tail.idle_seconds, 3),

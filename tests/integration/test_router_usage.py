@@ -9,9 +9,8 @@ import logging
 
 import pytest
 
-from tests.doubles.token_issuer import TokenIssuerDouble, sub_of
-from tests.fixtures.redis_servers import RedisServer
-from tests.fixtures.router_app import RouterHarness, router_on, router_settings
+from tests.doubles.token_issuer import sub_of
+from tests.fixtures.router_app import RouterHarness
 from tlfif.runtime.logs import event_fields
 from tlfif.usage_contracts import UsageDelta
 
@@ -42,16 +41,14 @@ async def test_a_malformed_month_is_a_400_naming_it(router: RouterHarness) -> No
     assert refused.status_code == 400 and refused.json()["error"]["field"] == "month"
 
 
-async def test_an_owner_sub_key_reads_everyone(
-    redis_server: RedisServer, token_issuer: TokenIssuerDouble
-) -> None:
-    settings = router_settings(token_issuer, owner_subs=[sub_of("alice")])
-    async with router_on(redis_server, token_issuer, settings=settings) as router:
-        created = await router.client.post("/keys", json={"name": "ci"}, headers=router.auth())
-        key = {"Authorization": f"Bearer {created.json()['secret']}"}
-        await router.usage.add("2026-12", sub_of("bob"), "job-1", JOB)
-        listed = await router.client.get("/api-key/usage", params=MONTH, headers=key)
-        assert listed.status_code == 200 and len(listed.json()["users"]) == 1
+async def test_a_key_speaks_for_its_owner_and_reads_everyone(router: RouterHarness) -> None:
+    # ADR 0027's addendum: only the owner makes keys, so a key reads what the owner reads.
+    created = await router.client.post("/keys", json={"name": "ci"}, headers=router.auth())
+    key = {"Authorization": f"Bearer {created.json()['secret']}"}
+    await router.usage.add("2026-12", sub_of("bob"), "job-1", JOB)
+    listed = await router.client.get("/api-key/usage", params=MONTH, headers=key)
+    assert listed.status_code == 200
+    assert [user["sub"] for user in listed.json()["users"]] == [sub_of("bob")]
 
 
 async def test_each_action_leaves_one_audit_line_without_secrets(
